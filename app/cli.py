@@ -1,0 +1,192 @@
+"""The ``vigil`` command: serve, db, user, check-config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from app.config import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+EXIT_BAD_CONFIG = 2
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """Settings from the group's ``--config``; a bad value exits 2 naming the key."""
+    try:
+        return load_settings(ctx.obj.get("config"))
+    except ConfigError as exc:
+        click.echo(f"vigil: invalid configuration: {exc}", err=True)
+        ctx.exit(EXIT_BAD_CONFIG)
+        raise AssertionError("unreachable") from exc
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(make())  # type: ignore[arg-type]
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="VIGIL_CONFIG",
+    help="YAML settings file (default: $VIGIL_CONFIG, else built-in defaults).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Vigil: Web Vitals, service checks, task runs and alerts in one self-hosted app."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_path
+
+
+@main.command("check-config")
+@click.argument("path", type=click.Path(dir_okay=False))
+def check_config(path: str) -> None:
+    """Validate a settings file (with VIGIL_* overrides) without starting."""
+    try:
+        load_settings(path)
+    except ConfigError as exc:
+        click.echo(f"{exc}", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
+    click.echo(f"{path}: OK")
+
+
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Apply migrations, make sure an admin exists, and serve HTTP."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.telemetry import configure_logging
+
+    settings = _settings(ctx)
+    configure_logging(settings.telemetry.logging)
+    _run(lambda: _prepare_database(settings))
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        proxy_headers=settings.server.proxy_headers,
+        server_header=False,
+        access_log=False,  # Vigil's own middleware writes the access log
+        log_config=None,
+    )
+    uvicorn.Server(config).run()
+
+
+async def _prepare_database(settings: Settings) -> None:
+    from app.auth.users import ensure_admin
+    from app.db import migrate
+    from app.db.engine import create_engine, create_session_factory
+
+    engine = create_engine(settings.database)
+    try:
+        if settings.database.auto_upgrade:
+            await migrate.upgrade(engine)
+        elif not await migrate.is_at_head(engine):
+            click.echo("vigil: database schema is not current; run `vigil db upgrade`", err=True)
+        password = await ensure_admin(
+            create_session_factory(engine),
+            email=os.environ.get("VIGIL_ADMIN_EMAIL", settings.auth.admin_email),
+            password=os.environ.get("VIGIL_ADMIN_PASSWORD") or None,
+        )
+        if password is not None:
+            click.echo(
+                "\n  Admin account created. Log in at "
+                f"{settings.server.public_url}/login with\n"
+                f"    e-mail:   {os.environ.get('VIGIL_ADMIN_EMAIL', settings.auth.admin_email)}\n"
+                f"    password: {password}\n"
+                "  This password is shown once.\n"
+            )
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+async def _with_engine(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+    from app.db.engine import create_engine
+
+    engine = create_engine(settings.database)
+    try:
+        return await action(engine)
+    finally:
+        await engine.dispose()
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from app.db import migrate
+
+    settings = _settings(ctx)
+    _run(lambda: _with_engine(settings, lambda e: migrate.upgrade(e, revision)))
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Revert migrations down to REVISION (`base` drops every table)."""
+    from app.db import migrate
+
+    settings = _settings(ctx)
+    _run(lambda: _with_engine(settings, lambda e: migrate.downgrade(e, revision)))
+    click.echo(f"database downgraded to {revision}")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Show the database's revision and the code's head."""
+    from app.db import migrate
+
+    settings = _settings(ctx)
+    current = _run(lambda: _with_engine(settings, migrate.current_revisions))
+    head = migrate.head_revisions()
+    state = "up to date" if set(current) == set(head) else "behind"
+    click.echo(f"current: {', '.join(current) or '(none)'}  head: {', '.join(head)}  ({state})")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
+@click.password_option(envvar="VIGIL_NEW_USER_PASSWORD")
+@click.pass_context
+def user_create(ctx: click.Context, email: str, role: str, password: str) -> None:
+    """Create a user who logs in with EMAIL and the password asked for."""
+    from app.auth.users import UserExistsError, create_user
+    from app.db.engine import create_session_factory
+
+    settings = _settings(ctx)
+
+    async def create(engine: Any) -> None:
+        await create_user(create_session_factory(engine), email=email, password=password, role=role)
+
+    try:
+        _run(lambda: _with_engine(settings, create))
+    except UserExistsError:
+        click.echo(f"vigil: a user with e-mail {email} already exists", err=True)
+        sys.exit(1)
+    click.echo(f"created {role} {email}")

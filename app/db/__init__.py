@@ -1,0 +1,1 @@
+"""Database access: engine, sessions, the declarative base, migrations and the scheduler lease."""
