@@ -95,16 +95,18 @@ async def _prepare_database(settings: Settings) -> None:
             await migrate.upgrade(engine)
         elif not await migrate.is_at_head(engine):
             click.echo("vigil: database schema is not current; run `vigil db upgrade`", err=True)
+            return
+        email = os.environ.get("VIGIL_ADMIN_EMAIL", settings.auth.admin_email)
         password = await ensure_admin(
             create_session_factory(engine),
-            email=os.environ.get("VIGIL_ADMIN_EMAIL", settings.auth.admin_email),
+            email=email,
             password=os.environ.get("VIGIL_ADMIN_PASSWORD") or None,
         )
         if password is not None:
             click.echo(
                 "\n  Admin account created. Log in at "
                 f"{settings.server.public_url}/login with\n"
-                f"    e-mail:   {os.environ.get('VIGIL_ADMIN_EMAIL', settings.auth.admin_email)}\n"
+                f"    e-mail:   {email}\n"
                 f"    password: {password}\n"
                 "  This password is shown once.\n"
             )

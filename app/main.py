@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Response
-from litestar.config.response_cache import CacheControlHeader
+from litestar.datastructures import CacheControlHeader
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.static_files import create_static_files_router
