@@ -1,0 +1,1 @@
+"""Users, login sessions, CSRF, API tokens and roles."""
