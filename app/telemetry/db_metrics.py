@@ -27,11 +27,13 @@ logger = logging.getLogger(__name__)
 _START_KEY = "vigil_query_start"
 _MAX_LOGGED_SQL = 300
 _OPERATIONS = frozenset({"select", "insert", "update", "delete"})
+# "[schema.]table", each part optionally quoted; the table name is the last group.
+_NAME = r"""(?:[\"`\[]?\w+[\"`\]]?\s*\.\s*)?[\"`\[]?([A-Za-z_]\w*)"""
 _TABLE_AFTER = {
-    "select": re.compile(r"(?is)\bfrom\s+[\"`\[]?([A-Za-z_][\w.]*)"),
-    "delete": re.compile(r"(?is)\bfrom\s+[\"`\[]?([A-Za-z_][\w.]*)"),
-    "insert": re.compile(r"(?is)\binto\s+[\"`\[]?([A-Za-z_][\w.]*)"),
-    "update": re.compile(r"(?is)^\s*update\s+(?:or\s+\w+\s+)?[\"`\[]?([A-Za-z_][\w.]*)"),
+    "select": re.compile(r"(?is)\bfrom\s+" + _NAME),
+    "delete": re.compile(r"(?is)\bfrom\s+" + _NAME),
+    "insert": re.compile(r"(?is)\binto\s+" + _NAME),
+    "update": re.compile(r"(?is)^\s*update\s+(?:or\s+\w+\s+)?" + _NAME),
 }
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -46,7 +48,7 @@ def statement_labels(statement: str) -> tuple[str, str]:
     match = _TABLE_AFTER[operation].search(statement)
     if match is None:
         return operation, "other"
-    table = match.group(1).rsplit(".", 1)[-1].lower()
+    table = match.group(1).lower()
     return operation, table if _IDENTIFIER.fullmatch(table) else "other"
 
 

@@ -20,9 +20,12 @@ from typing import Any
 from litestar import Request, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
 __all__ = ["is_loopback", "metrics_route"]
+
+# The classic text format every Prometheus version reads (Litestar appends the charset).
+_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 def is_loopback(host: str | None) -> bool:
@@ -84,6 +87,6 @@ def metrics_route(
                 media_type="text/plain",
                 headers={"WWW-Authenticate": 'Bearer realm="vigil-metrics"'},
             )
-        return Response(generate_latest(registry), status_code=200, media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), status_code=200, media_type=_MEDIA_TYPE)
 
     return serve_metrics

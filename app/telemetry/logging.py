@@ -80,20 +80,52 @@ def _redact_value(key: str, value: Any) -> Any:
     return value
 
 
+def _redact_message(record: logging.LogRecord) -> None:
+    if getattr(record, "_vigil_msg_redacted", False):
+        return
+    record._vigil_msg_redacted = True
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: logging reports it when the record is emitted
+        return
+    record.msg = redact(message)
+    record.args = None
+
+
+def _install_record_factory() -> None:
+    """Redact message and arguments as records are created, for every handler in the process.
+
+    (``extra`` fields are added after the factory runs; :class:`RedactionFilter` covers them.)
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_vigil_redacting", False):
+        return
+
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _redact_message(record)
+        return record
+
+    redacting_factory._vigil_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
+
+
 class RedactionFilter(logging.Filter):
-    """Redacts the message, its arguments and ``extra`` fields of every record."""
+    """Redacts the message, its arguments, ``extra`` fields and traceback of a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_vigil_redacted", False):
             return True
         record._vigil_redacted = True
-        record.msg = redact(record.getMessage())
-        record.args = None
+        _redact_message(record)
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD_ATTRS and not key.startswith("_vigil"):
                 record.__dict__[key] = _redact_value(key, value)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        # Another handler may have cached the traceback text already: redact it either way.
+        if record.exc_info or record.exc_text:
+            record.exc_text = redact(
+                record.exc_text or logging.Formatter().formatException(record.exc_info)  # type: ignore[arg-type]
+            )
         return True
 
 
@@ -165,7 +197,13 @@ class LoggingSettingsLike(Protocol):
 def configure_logging(
     settings: LoggingSettingsLike, *, stream: TextIO | None = None
 ) -> logging.Handler:
-    """Install Vigil's handler on the root logger (replacing a previous one); return it."""
+    """Install Vigil's handler on the root logger (replacing a previous one); return it.
+
+    Also installs a log-record factory that redacts every record's message, whichever
+    handler writes it. Frameworks that call ``logging.config.dictConfig`` afterwards (e.g.
+    Litestar's default ``logging_config``) remove this handler: pass ``logging_config=None``.
+    """
+    _install_record_factory()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):

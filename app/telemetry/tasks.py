@@ -61,8 +61,14 @@ async def track_task(
     metrics: VigilMetrics | None = None,
     tracer: trace.Tracer | None = None,
     on_finish: OnFinish | None = None,
+    time_limit: float | None = None,
 ) -> AsyncIterator[trace.Span]:
-    """Measure the body as one run of job ``name``; yields its span (non-recording if none)."""
+    """Measure the body as one run of job ``name``; yields its span (non-recording if none).
+
+    ``time_limit`` (seconds) cancels the body when it runs longer and counts a ``timeout`` run
+    (a ``TimeoutError`` is raised). A timeout *around* this block looks like a cancellation
+    from inside, and counts as ``cancelled``.
+    """
     span: trace.Span = trace.INVALID_SPAN
     token = None
     if tracer is not None:
@@ -77,7 +83,11 @@ async def track_task(
     status: RunStatus = "success"
     error: BaseException | None = None
     try:
-        yield span
+        if time_limit is None:
+            yield span
+        else:
+            async with asyncio.timeout(time_limit):
+                yield span
     except asyncio.CancelledError as exc:
         status, error = "cancelled", exc
         raise
@@ -121,13 +131,16 @@ def instrumented_task(
     metrics: VigilMetrics | None = None,
     tracer: trace.Tracer | None = None,
     on_finish: OnFinish | None = None,
+    time_limit: float | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Decorator form of :func:`track_task` for async functions."""
 
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(func)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            async with track_task(name, metrics=metrics, tracer=tracer, on_finish=on_finish):
+            async with track_task(
+                name, metrics=metrics, tracer=tracer, on_finish=on_finish, time_limit=time_limit
+            ):
                 return await func(*args, **kwargs)
 
         return wrapper
