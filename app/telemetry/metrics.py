@@ -179,3 +179,11 @@ class VigilMetrics:
         self.build_info.labels(
             version=version, python=platform.python_version(), environment=environment
         ).set(1)
+
+    def set_leader(self, leader: bool) -> None:
+        """``vigil_scheduler_leader`` = 1 while this instance holds the scheduler lease."""
+        self.scheduler_leader.set(1 if leader else 0)
+
+    def set_maintenance(self, active: bool) -> None:
+        """``vigil_maintenance_mode`` = 1 while a maintenance window is active."""
+        self.maintenance_mode.set(1 if active else 0)

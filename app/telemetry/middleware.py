@@ -137,7 +137,7 @@ def parse_traceparent(traceparent: bytes, tracestate: bytes | None = None) -> Sp
         trace_id=trace_id,
         span_id=span_id,
         is_remote=True,
-        trace_flags=TraceFlags(int(flags_hex, 16) & 0x01),
+        trace_flags=TraceFlags(int(flags_hex, 16)),
         trace_state=state,
     )
 

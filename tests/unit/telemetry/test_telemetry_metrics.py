@@ -62,3 +62,13 @@ def test_build_info_is_exposed_as_one_series_with_value_one() -> None:
     assert 'environment="test"' in lines[0]
     assert lines[0].endswith(" 1.0")
     assert "vigil_http_requests_total" in text or "# TYPE vigil_http_requests_total" in text
+
+
+def test_leader_and_maintenance_gauges_follow_their_setters() -> None:
+    metrics = VigilMetrics(CollectorRegistry())
+    metrics.set_leader(True)
+    metrics.set_maintenance(True)
+    assert metrics.registry.get_sample_value("vigil_scheduler_leader") == 1
+    metrics.set_leader(False)
+    assert metrics.registry.get_sample_value("vigil_scheduler_leader") == 0
+    assert metrics.registry.get_sample_value("vigil_maintenance_mode") == 1
