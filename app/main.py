@@ -14,11 +14,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app import __version__
+from app.auth.plugin import AuthPlugin
 from app.config import Settings, load_settings
 from app.db.engine import create_engine, create_session_factory
 from app.health.routes import health_routes
 from app.scheduler import LeaderScheduler
 from app.telemetry import instrument_engine, setup_telemetry
+from app.ui.routes import ui_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"
@@ -73,8 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache_control=CacheControlHeader(max_age=3600, public=True),
     )
     return Litestar(
-        route_handlers=[*health_routes, telemetry.metrics_route, static],
+        route_handlers=[*health_routes, telemetry.metrics_route, static, *ui_routes],
         middleware=[telemetry.middleware],
+        plugins=[AuthPlugin(settings.auth, sessions)],
         lifespan=[lifespan],
         after_request=security_headers,  # type: ignore[arg-type]
         state=State(

@@ -113,3 +113,9 @@ async def ensure_admin(
                 return None  # another replica created it first
         raise
     return generated
+
+
+async def list_users(sessions: async_sessionmaker[AsyncSession]) -> list[User]:
+    """All users, by e-mail."""
+    async with sessions() as session:
+        return list((await session.scalars(select(User).order_by(User.email))).all())

@@ -1,0 +1,1 @@
+"""Dashboard pages: the layout shell, navigation and page view models."""
