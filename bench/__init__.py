@@ -1,0 +1,2 @@
+"""Benchmarks: each one measures Vigil against a bare Litestar endpoint in the same run and
+rewrites its own section of ``docs/performance.md``. Run them with ``python -m bench.<name>``."""

@@ -1,0 +1,84 @@
+"""Time requests through one benchmark app's ASGI callable, in process (no server, no socket).
+
+    python -m bench._direct --app vigil-on --requests '{"json": ["GET", "/healthz"]}' \
+        --calls 2000 --rounds 7 --out result.json [--profile profile.pstats]
+
+Writes ``{"name": [µs per request for each round], ...}`` as JSON to ``--out``. With
+``--profile`` it instead runs the calls once more under cProfile and dumps the stats there
+(one stats file per request name: ``<profile>.<name>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+from pathlib import Path
+
+import uvloop
+
+from bench._harness import AsgiRequest, asgi_caller, asgi_lifespan, time_asgi
+from bench.apps import APP_NAMES, AppName, load_app
+
+
+def parse_requests(raw: str) -> dict[str, AsgiRequest]:
+    """``{"name": [method, path, body?]}`` → requests (body as a latin-1 string)."""
+    return {
+        name: AsgiRequest(spec[0], spec[1], spec[2].encode("latin-1") if len(spec) > 2 else b"")
+        for name, spec in json.loads(raw).items()
+    }
+
+
+async def run(
+    name: AppName,
+    requests: dict[str, AsgiRequest],
+    *,
+    db_url: str,
+    otlp_endpoint: str,
+    calls: int,
+    rounds: int,
+    profile: Path | None,
+) -> dict[str, list[float]]:
+    app = load_app(name, db_url=db_url, otlp_endpoint=otlp_endpoint)
+    async with asgi_lifespan(app):
+        timings = await time_asgi(app, requests, calls=calls, rounds=rounds)
+        if profile is None:
+            return timings
+        for request_name, request in requests.items():
+            call = asgi_caller(app, request)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(calls):
+                await call()
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{request_name}")
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--app", choices=APP_NAMES, required=True)
+    parser.add_argument("--requests", required=True)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--db-url", default="")
+    parser.add_argument("--otlp-endpoint", default="")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args()
+    timings = uvloop.run(
+        run(
+            args.app,
+            parse_requests(args.requests),
+            db_url=args.db_url,
+            otlp_endpoint=args.otlp_endpoint,
+            calls=args.calls,
+            rounds=args.rounds,
+            profile=args.profile,
+        )
+    )
+    args.out.write_text(json.dumps(timings))
+
+
+if __name__ == "__main__":
+    main()

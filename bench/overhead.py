@@ -1,0 +1,437 @@
+"""What Vigil's telemetry costs per request: the same JSON endpoint and HTML page with
+telemetry off and on, against a bare Litestar app, in one run.
+
+    .venv/bin/python -m bench.overhead [--duration 5] [--connections 32] [--repeats 3]
+
+Telemetry on is Vigil as shipped: Prometheus metrics, 20 % of traces exported over OTLP/HTTP
+to a closed port, JSON info logs with the access log (written to a file). Each variant is
+served by uvicorn (uvloop, httptools) pinned to CPU 1 and loaded by wrk pinned to CPU 0;
+variants are interleaved (off, on, bare, off, ...) and the median run is reported. The µs a
+request costs is measured separately by awaiting the ASGI app in process. Goal: telemetry on
+keeps ≥ 0.90x the requests/s of telemetry off on both endpoints. If it does not, a cProfile
+of the in-process loop names the functions that cost the most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import pstats
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._harness import (
+    PERFORMANCE_DOC,
+    SERVER_CPU,
+    BenchError,
+    WrkResult,
+    bounded_int,
+    closed_port,
+    command_line,
+    expect_answer,
+    free_port,
+    machine_line,
+    markdown_table,
+    median,
+    now_utc,
+    pinned_server,
+    require_machine,
+    rewrite_doc_section,
+    run_wrk,
+    versions,
+    wrk_version,
+)
+from bench.apps import BARE_HTML_PATH, BARE_JSON_PATH, AppName, load_app, migrate_database
+
+JSON_PATH = "/healthz"
+"""Vigil's JSON endpoint: public, tiny body."""
+HTML_PATH = "/login"
+"""Vigil's HTML endpoint: a public page rendered from a Jinja template."""
+HTML_FALLBACK_PATH = "/schema"
+"""Used (and said so in the report) while ``HTML_PATH`` is not routed yet."""
+TARGET_RATIO = 0.90
+"""Telemetry on must keep at least this share of telemetry off's requests/s."""
+
+VARIANTS: tuple[AppName, ...] = ("vigil-off", "vigil-on", "bare")
+LABELS: dict[AppName, str] = {
+    "vigil-off": "Vigil, telemetry off",
+    "vigil-on": "Vigil, telemetry on",
+    "bare": "bare Litestar",
+}
+SECTION = "overhead"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    vigil_path: str
+    bare_path: str
+    content_type: str
+
+    def path(self, variant: AppName) -> str:
+        return self.bare_path if variant == "bare" else self.vigil_path
+
+
+@dataclass
+class Setup:
+    db_url: str
+    otlp_endpoint: str
+    workdir: Path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=bounded_int(1, 60), default=4, help="wrk seconds per run"
+    )
+    parser.add_argument("--connections", type=bounded_int(1, 512), default=32)
+    parser.add_argument("--repeats", type=bounded_int(1, 9), default=3, help="runs per variant")
+    parser.add_argument(
+        "--warmup", type=bounded_int(0, 10), default=2, help="wrk seconds before each run"
+    )
+    parser.add_argument(
+        "--calls", type=bounded_int(100, 50_000), default=1000, help="in-process calls per round"
+    )
+    parser.add_argument("--rounds", type=bounded_int(1, 20), default=5, help="in-process rounds")
+    parser.add_argument("--profile", action="store_true", help="profile even if the goal is met")
+    parser.add_argument("--doc", type=Path, default=PERFORMANCE_DOC)
+    parser.add_argument("--no-doc", action="store_true", help="print the section, write nothing")
+    return parser.parse_args(argv)
+
+
+def resolve_endpoints(setup: Setup) -> tuple[list[Endpoint], str]:
+    """The JSON and HTML endpoints, and a note when the HTML page is the fallback."""
+    app = load_app("vigil-off", db_url=setup.db_url, otlp_endpoint=setup.otlp_endpoint)
+    routed = {route.path for route in app.routes}
+    html_path, note = HTML_PATH, ""
+    if HTML_PATH not in routed:
+        html_path = HTML_FALLBACK_PATH
+        note = (
+            f"`{HTML_PATH}` is not routed at this commit, so the HTML figures use "
+            f"`{HTML_FALLBACK_PATH}` (Litestar's OpenAPI page) instead; change `HTML_PATH` / "
+            "`HTML_FALLBACK_PATH` in `bench/overhead.py`."
+        )
+    return [
+        Endpoint("JSON", JSON_PATH, BARE_JSON_PATH, "application/json"),
+        Endpoint("HTML", html_path, BARE_HTML_PATH, "text/html"),
+    ], note
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def direct_timings(
+    setup: Setup,
+    variant: AppName,
+    endpoints: list[Endpoint],
+    *,
+    calls: int,
+    rounds: int,
+    profile: Path | None = None,
+) -> dict[str, list[float]]:
+    """µs per request for each endpoint, in a fresh process pinned like the server."""
+    out = setup.workdir / f"direct-{variant}.json"
+    requests = {e.name: ["GET", e.path(variant)] for e in endpoints}
+    argv = ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "bench._direct"]
+    argv += ["--app", variant, "--requests", json.dumps(requests), "--out", str(out)]
+    argv += ["--calls", str(calls), "--rounds", str(rounds)]
+    argv += ["--db-url", setup.db_url, "--otlp-endpoint", setup.otlp_endpoint]
+    if profile is not None:
+        argv += ["--profile", str(profile)]
+    log = setup.workdir / f"direct-{variant}.log"
+    with log.open("ab") as stream:
+        done = subprocess.run(argv, stdout=stream, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise BenchError(f"in-process timing of {variant} failed:\n{tail}")
+    timings: dict[str, list[float]] = json.loads(out.read_text())
+    return timings
+
+
+@dataclass(frozen=True)
+class Cost:
+    function: str
+    us_per_request: float
+    calls_per_request: float
+
+
+def _function_name(key: tuple[str, int, str]) -> str:
+    filename, line, name = key
+    for marker in ("site-packages/", str(Path.cwd()) + "/"):
+        if marker in filename:
+            filename = filename.split(marker, 1)[1]
+    return f"{name} ({filename}:{line})" if line else name
+
+
+def profile_costs(on: Path, off: Path, calls: int, top: int = 12) -> tuple[list[Cost], list[Cost]]:
+    """Own time per request that telemetry on adds over off, biggest first; and cumulative
+    time of app/telemetry and opentelemetry functions."""
+    on_stats = pstats.Stats(str(on)).stats  # type: ignore[attr-defined]
+    off_stats = pstats.Stats(str(off)).stats  # type: ignore[attr-defined]
+    added = []
+    for key, (_cc, ncalls, tottime, _ct, _callers) in on_stats.items():
+        off_tottime = off_stats.get(key, (0, 0, 0.0, 0.0, {}))[2]
+        added.append(
+            Cost(_function_name(key), (tottime - off_tottime) / calls * 1e6, ncalls / calls)
+        )
+    added.sort(key=lambda c: c.us_per_request, reverse=True)
+    telemetry = [
+        Cost(_function_name(key), ct / calls * 1e6, ncalls / calls)
+        for key, (_cc, ncalls, _tt, ct, _callers) in on_stats.items()
+        if "app/telemetry/" in key[0] or "opentelemetry/" in key[0]
+    ]
+    telemetry.sort(key=lambda c: c.us_per_request, reverse=True)
+    return added[:top], telemetry[:top]
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+
+def serve_and_load(
+    setup: Setup, variant: AppName, endpoints: list[Endpoint], args: argparse.Namespace, run: int
+) -> tuple[dict[str, WrkResult], Path]:
+    """Start ``variant`` pinned, warm up and measure each endpoint with wrk."""
+    port = free_port()
+    log = setup.workdir / f"server-{variant}-{run}.log"
+    argv = [sys.executable, "-m", "bench._serve", "--app", variant, "--port", str(port)]
+    argv += ["--db-url", setup.db_url, "--otlp-endpoint", setup.otlp_endpoint]
+    results = {}
+    with pinned_server(
+        argv, port=port, ready_path=endpoints[0].path(variant), log_path=log
+    ) as server:
+        for endpoint in endpoints:
+            path = endpoint.path(variant)
+            expect_answer(port, "GET", path, status=200, content_type=endpoint.content_type)
+            url = server.url + path
+            if args.warmup:
+                run_wrk(url, duration=args.warmup, connections=args.connections)
+            results[endpoint.name] = run_wrk(
+                url, duration=args.duration, connections=args.connections
+            )
+    return results, log
+
+
+def access_log_check(log: Path) -> str:
+    """How the telemetry-on server wrote its access log (count and format)."""
+    lines = [
+        line for line in log.read_text(errors="replace").splitlines() if "vigil.access" in line
+    ]
+    if not lines:
+        raise BenchError(f"telemetry on wrote no access log line to {log}")
+    is_json = all(line.startswith("{") for line in lines[:100])
+    return f"{len(lines)} access-log lines, {'JSON' if is_json else 'NOT JSON (text)'}"
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def report(
+    args: argparse.Namespace,
+    endpoints: list[Endpoint],
+    http: dict[AppName, dict[str, list[WrkResult]]],
+    direct: dict[AppName, dict[str, float]],
+    notes: list[str],
+    costs: dict[str, tuple[list[Cost], list[Cost]]],
+) -> tuple[str, bool]:
+    """The Markdown section and whether the goal is met."""
+    v = versions(
+        "litestar",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "granian",
+        "opentelemetry-sdk",
+        "prometheus-client",
+    )
+    rows = []
+    met = True
+    verdicts = []
+    for endpoint in endpoints:
+        rps = {
+            var: median([r.requests_per_second for r in http[var][endpoint.name]])
+            for var in VARIANTS
+        }
+        ratio = rps["vigil-on"] / rps["vigil-off"]
+        met = met and ratio >= TARGET_RATIO
+        added = direct["vigil-on"][endpoint.name] - direct["vigil-off"][endpoint.name]
+        verdicts.append(
+            f"{endpoint.name} `{endpoint.vigil_path}`: on/off = **{ratio:.2f}** "
+            f"({'met' if ratio >= TARGET_RATIO else 'MISSED'}); telemetry adds "
+            f"**{added:.0f} µs** per request in process"
+        )
+        for var in VARIANTS:
+            runs = http[var][endpoint.name]
+            rows.append(
+                [
+                    endpoint.name,
+                    f"`{endpoint.path(var)}`",
+                    LABELS[var],
+                    fmt(rps[var], 0),
+                    f"{rps[var] / rps['bare']:.2f}",
+                    f"{ratio:.2f}" if var == "vigil-on" else "",
+                    fmt(median([r.p50_ms for r in runs])),
+                    fmt(median([r.p99_ms for r in runs])),
+                    fmt(direct[var][endpoint.name], 1),
+                    " / ".join(fmt(r.requests_per_second, 0) for r in runs),
+                ]
+            )
+    table = markdown_table(
+        [
+            "endpoint",
+            "path",
+            "variant",
+            "req/s",
+            "vs bare",
+            "on/off",
+            "p50 ms",
+            "p99 ms",
+            "µs/request (in process)",
+            "req/s of each run",
+        ],
+        rows,
+        "lllrrrrrrl",
+    )
+    goal = (
+        f"Goal: telemetry on keeps ≥ {TARGET_RATIO:.2f}x the requests/s of telemetry off on "
+        f"both endpoints — **{'met' if met else 'NOT met'}**."
+    )
+    lines = [
+        "## Telemetry overhead",
+        "",
+        f"Command: `{command_line()}`  ",
+        f"Date: {now_utc()}  ",
+        f"Machine: {machine_line()}  ",
+        f"Versions: Litestar {v['litestar']}, uvicorn {v['uvicorn']} (uvloop {v['uvloop']}, "
+        f"httptools {v['httptools']}), granian {v['granian']}, opentelemetry-sdk "
+        f"{v['opentelemetry-sdk']}, prometheus-client {v['prometheus-client']}, "
+        f"wrk {wrk_version()}",
+        "",
+        "Server: one uvicorn process (`loop=uvloop, http=httptools, access_log=False, "
+        "log_level=warning`, as `vigil serve`). Vigil comes from `create_app(settings)` on a "
+        "fresh SQLite database migrated to head, scheduler off. *Telemetry off*: metrics and "
+        "tracing disabled, log level WARNING, no access log. *Telemetry on*: metrics, 20 % of "
+        "traces exported over OTLP/HTTP to a closed port, INFO logs with the access log, "
+        "written to a file. *Bare*: a minimal Litestar app with one JSON and one HTML route, "
+        "same server settings.",
+        "",
+        f"Load: `wrk -t1 -c{args.connections} -d{args.duration}s --latency`, {args.warmup} s "
+        f"warm-up per endpoint, {args.repeats} runs per variant interleaved (off, on, bare, "
+        "...), median shown. In process: the ASGI app awaited directly with a fresh scope, "
+        f"{args.calls} calls x {args.rounds} rounds per endpoint, median round.",
+        "",
+        table,
+        "",
+        goal,
+        "",
+        *[f"- {verdict}" for verdict in verdicts],
+        *[f"- {note}" for note in notes],
+    ]
+    for name, (own, telemetry) in costs.items():
+        lines += [
+            "",
+            f"Profile of the in-process loop, {name} endpoint (cProfile inflates every figure; "
+            "read it as a ranking). Own time per request that telemetry on adds over off:",
+            "",
+            markdown_table(
+                ["function", "µs/request added", "calls/request"],
+                [[f"`{c.function}`", fmt(c.us_per_request), fmt(c.calls_per_request)] for c in own],
+                "lrr",
+            ),
+            "",
+            "Cumulative time per request in telemetry code (telemetry on):",
+            "",
+            markdown_table(
+                ["function", "µs/request (cumulative)", "calls/request"],
+                [
+                    [f"`{c.function}`", fmt(c.us_per_request), fmt(c.calls_per_request)]
+                    for c in telemetry
+                ],
+                "lrr",
+            ),
+        ]
+    return "\n".join(lines) + "\n", met
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    require_machine()
+    estimate = args.repeats * len(VARIANTS) * (2 + 2 * (args.warmup + args.duration)) + 20
+    print(f"bench.overhead: about {estimate} s", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
+        workdir = Path(tmp)
+        setup = Setup(
+            db_url=f"sqlite+aiosqlite:///{workdir / 'vigil.db'}",
+            otlp_endpoint=f"http://127.0.0.1:{closed_port()}/v1/traces",
+            workdir=workdir,
+        )
+        asyncio.run(migrate_database(setup.db_url))
+        endpoints, html_note = resolve_endpoints(setup)
+        notes = [html_note] if html_note else []
+
+        direct: dict[AppName, dict[str, float]] = {}
+        for variant in VARIANTS:
+            timings = direct_timings(
+                setup, variant, endpoints, calls=args.calls, rounds=args.rounds
+            )
+            direct[variant] = {name: median(values) for name, values in timings.items()}
+            print(f"  in process {variant}: {direct[variant]}", file=sys.stderr)
+
+        http: dict[AppName, dict[str, list[WrkResult]]] = {
+            v: {e.name: [] for e in endpoints} for v in VARIANTS
+        }
+        access_logs = []
+        for run in range(args.repeats):
+            for variant in VARIANTS:
+                results, log = serve_and_load(setup, variant, endpoints, args, run)
+                for name, result in results.items():
+                    http[variant][name].append(result)
+                    print(
+                        f"  run {run + 1} {variant} {name}: "
+                        f"{result.requests_per_second:,.0f} req/s "
+                        f"p99 {result.p99_ms:.2f} ms",
+                        file=sys.stderr,
+                    )
+                if variant == "vigil-on":
+                    access_logs.append(access_log_check(log))
+        notes.append(f"Telemetry-on server logs: {access_logs[-1]} in the last run.")
+
+        missed = any(
+            median([r.requests_per_second for r in http["vigil-on"][e.name]])
+            < TARGET_RATIO * median([r.requests_per_second for r in http["vigil-off"][e.name]])
+            for e in endpoints
+        )
+        costs: dict[str, tuple[list[Cost], list[Cost]]] = {}
+        if missed or args.profile:
+            profiles = {}
+            for variant in ("vigil-off", "vigil-on"):
+                profiles[variant] = workdir / f"profile-{variant}"
+                direct_timings(
+                    setup, variant, endpoints, calls=args.calls, rounds=1, profile=profiles[variant]
+                )
+            for endpoint in endpoints:
+                costs[endpoint.name] = profile_costs(
+                    Path(f"{profiles['vigil-on']}.{endpoint.name}"),
+                    Path(f"{profiles['vigil-off']}.{endpoint.name}"),
+                    args.calls,
+                )
+
+    section, met = report(args, endpoints, http, direct, notes, costs)
+    print(section)
+    if not args.no_doc:
+        rewrite_doc_section(SECTION, section, args.doc)
+        print(f"wrote the {SECTION} section of {args.doc}", file=sys.stderr)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
