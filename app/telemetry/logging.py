@@ -81,6 +81,12 @@ def _redact_value(key: str, value: Any) -> Any:
 
 
 def _redact_message(record: logging.LogRecord) -> None:
+    """Redact ``record``'s message, keeping ``msg`` and ``args`` apart when possible.
+
+    Formatters such as uvicorn's access formatter read ``record.args``, so arguments are
+    redacted one by one; only when a secret spans the template and an argument (e.g.
+    ``log.info("password=%s", pw)``) is the message replaced by its redacted text.
+    """
     if getattr(record, "_vigil_msg_redacted", False):
         return
     record._vigil_msg_redacted = True
@@ -88,7 +94,18 @@ def _redact_message(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a bad format string: logging reports it when the record is emitted
         return
-    record.msg = redact(message)
+    clean = redact(message)
+    if clean == message:
+        return
+    if isinstance(record.args, tuple) and record.args and isinstance(record.msg, str):
+        args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        try:
+            if redact(record.msg % args) == record.msg % args:
+                record.args = args
+                return
+        except Exception:  # noqa: S110 (fall through to replacing the whole message)
+            pass
+    record.msg = clean
     record.args = None
 
 

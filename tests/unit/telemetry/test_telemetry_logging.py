@@ -88,6 +88,7 @@ def test_secrets_in_messages_args_and_extras_never_reach_the_output(
     log = logging.getLogger("vigil.test")
     log.info("headers: Authorization: Bearer abc123secret")
     log.info("got %s and %s", "Cookie: session=s3cr3tcookie", "password=hunter2xyz")
+    log.info("password=%s", "hunter2xyz")  # the secret spans the template and the argument
     log.info(
         "config",
         extra={"query": "api_key=AKIA12345", "dsn": "postgresql://vigil:dbpassw0rd@db/vigil"},
@@ -147,3 +148,25 @@ def test_configuring_twice_keeps_one_handler(output: io.StringIO) -> None:
     logging.getLogger("vigil.test").warning("once")
     logging.getLogger("vigil.test").info("filtered by level")
     assert [r["message"] for r in lines(output)] == ["once"]
+
+
+def test_redacted_records_keep_their_args_for_formatters_that_read_them(
+    output: io.StringIO,
+) -> None:
+    configure_logging(LoggingSettings(format="json"), stream=output)
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logger = logging.getLogger("uvicorn.access.test")
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        logger.info('%s - "%s %s"', "127.0.0.1:5000", "GET", "/x?token=abc123secret")
+    finally:
+        logger.removeHandler(keep)
+    (record,) = seen
+    assert record.args == ("127.0.0.1:5000", "GET", "/x?token=***")
+    assert "abc123secret" not in output.getvalue()
