@@ -134,7 +134,7 @@ async def authenticate_token(
         ).first()
     if found is None:
         return None
-    token, user = found.tuple()
+    token, user = found
     if not secret_matches(secret, token.secret_hash):
         return None
     if token.revoked_at is not None or user.disabled:
