@@ -38,15 +38,25 @@ def database_name(dialect: str) -> str:
     return _DATABASE_NAMES.get(dialect, dialect)
 
 
-def scheduler_status(*, enabled: bool, is_leader: bool) -> str:
+def scheduler_status(*, enabled: bool, is_leader: bool, has_heartbeat: bool = True) -> str:
     """Whether this replica runs background jobs."""
     if not enabled:
         return "Disabled on this replica"
-    return "Leader: this replica runs the jobs" if is_leader else "Standby: another replica leads"
+    if is_leader:
+        return "Leader: this replica runs the jobs"
+    if not has_heartbeat:
+        return "Starting: lease not checked yet"
+    return "Standby: not holding the lease"
 
 
 def self_status(
-    *, environment: str, dialect: str, scheduler_enabled: bool, is_leader: bool, now: float
+    *,
+    environment: str,
+    dialect: str,
+    scheduler_enabled: bool,
+    is_leader: bool,
+    has_heartbeat: bool = True,
+    now: float,
 ) -> SelfStatus:
     """The health summary shown at the top of the overview."""
     return SelfStatus(
@@ -54,5 +64,7 @@ def self_status(
         environment=environment,
         uptime=format_uptime(now - PROCESS_STARTED),
         database=database_name(dialect),
-        scheduler=scheduler_status(enabled=scheduler_enabled, is_leader=is_leader),
+        scheduler=scheduler_status(
+            enabled=scheduler_enabled, is_leader=is_leader, has_heartbeat=has_heartbeat
+        ),
     )

@@ -46,6 +46,7 @@ async def overview(request: Request[Any, Any, Any], state: State) -> Template:
         dialect=state.engine.dialect.name,
         scheduler_enabled=scheduler is not None,
         is_leader=scheduler is not None and scheduler.is_leader,
+        has_heartbeat=scheduler is not None and scheduler.last_heartbeat is not None,
         now=time.monotonic(),
     )
     return page(request, "pages/overview.html", status=status)
