@@ -4,8 +4,8 @@
         --calls 2000 --rounds 7 --out result.json [--profile profile.pstats]
 
 Writes ``{"name": [µs per request for each round], ...}`` as JSON to ``--out``. With
-``--profile`` it instead runs the calls once more under cProfile and dumps the stats there
-(one stats file per request name: ``<profile>.<name>``).
+``--profile`` it then runs ``--profile-calls`` more of each request under cProfile and dumps
+the stats there (one stats file per request name: ``<profile>.<name>``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ async def run(
     calls: int,
     rounds: int,
     profile: Path | None,
+    profile_calls: int,
 ) -> dict[str, list[float]]:
     app = load_app(name, db_url=db_url, otlp_endpoint=otlp_endpoint)
     async with asgi_lifespan(app):
@@ -48,7 +49,7 @@ async def run(
             call = asgi_caller(app, request)
             profiler = cProfile.Profile()
             profiler.enable()
-            for _ in range(calls):
+            for _ in range(profile_calls):
                 await call()
             profiler.disable()
             profiler.dump_stats(f"{profile}.{request_name}")
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--otlp-endpoint", default="")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--profile-calls", type=int, default=300)
     args = parser.parse_args()
     timings = uvloop.run(
         run(
@@ -75,6 +77,7 @@ def main() -> None:
             calls=args.calls,
             rounds=args.rounds,
             profile=args.profile,
+            profile_calls=args.profile_calls,
         )
     )
     args.out.write_text(json.dumps(timings))

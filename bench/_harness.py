@@ -45,6 +45,14 @@ LOAD_CPU = 0
 HOST = "127.0.0.1"
 
 
+_STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr, with the seconds since the benchmark started."""
+    print(f"[{time.monotonic() - _STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+
 class BenchError(RuntimeError):
     """A benchmark run that cannot be trusted (errors, non-2xx, a server that died)."""
 

@@ -7,6 +7,7 @@ as granian. :func:`load_app` builds any of them by name for ``bench._serve`` and
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -153,6 +154,7 @@ async def migrate_database(db_url: str) -> None:
     from app.db import migrate
     from app.db.engine import create_engine
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = create_engine(DatabaseSettings(url=db_url))
     try:
         await migrate.upgrade(engine)

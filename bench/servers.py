@@ -33,6 +33,7 @@ from bench._harness import (
     median,
     now_utc,
     pinned_server,
+    progress,
     require_machine,
     rewrite_doc_section,
     run_wrk,
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     require_machine()
     estimate = args.repeats * len(SERVERS) * (2 + len(WORKLOADS) * (args.warmup + args.duration))
-    print(f"bench.servers: about {estimate + 5} s", file=sys.stderr)
+    progress(f"bench.servers: about {estimate + 5} s")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         workdir = Path(tmp)
         script = write_wrk_script(
@@ -255,16 +256,15 @@ def main(argv: list[str] | None = None) -> int:
             for server in SERVERS:
                 for name, result in load_server(server, workdir, script, args, run).items():
                     http[server][name].append(result)
-                    print(
+                    progress(
                         f"  run {run + 1} {server} {name}: {result.requests_per_second:,.0f} "
-                        f"req/s p99 {result.p99_ms:.2f} ms",
-                        file=sys.stderr,
+                        f"req/s p99 {result.p99_ms:.2f} ms"
                     )
     section = report(args, http, app_us)
     print(section)
     if not args.no_doc:
         rewrite_doc_section(SECTION, section, args.doc)
-        print(f"wrote the {SECTION} section of {args.doc}", file=sys.stderr)
+        progress(f"wrote the {SECTION} section of {args.doc}")
     return 0
 
 
