@@ -178,7 +178,7 @@ def user() -> None:
 @click.pass_context
 def user_create(ctx: click.Context, email: str, role: str, password: str) -> None:
     """Create a user who logs in with EMAIL and the password asked for."""
-    from app.auth.users import UserExistsError, create_user
+    from app.auth.users import UserError, create_user
     from app.db.engine import create_session_factory
 
     settings = _settings(ctx)
@@ -188,7 +188,7 @@ def user_create(ctx: click.Context, email: str, role: str, password: str) -> Non
 
     try:
         _run(lambda: _with_engine(settings, create))
-    except UserExistsError:
-        click.echo(f"vigil: a user with e-mail {email} already exists", err=True)
+    except UserError as exc:
+        click.echo(f"vigil: {exc}", err=True)
         sys.exit(1)
     click.echo(f"created {role} {email}")

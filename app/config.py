@@ -18,7 +18,9 @@ import yaml
 
 ENV_PREFIX = "VIGIL_"
 # Read by other parts of Vigil, not settings keys.
-_ENV_NOT_SETTINGS = frozenset({"VIGIL_CONFIG", "VIGIL_ADMIN_EMAIL", "VIGIL_ADMIN_PASSWORD"})
+_ENV_NOT_SETTINGS = frozenset(
+    {"VIGIL_CONFIG", "VIGIL_ADMIN_EMAIL", "VIGIL_ADMIN_PASSWORD", "VIGIL_NEW_USER_PASSWORD"}
+)
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Ratio = Annotated[float, msgspec.Meta(ge=0, le=1)]
@@ -27,7 +29,7 @@ PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 
 
-class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every settings section: unknown keys are errors."""
 
 

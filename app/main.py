@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from litestar import Litestar, Response
-from litestar.datastructures import CacheControlHeader
-from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from litestar.types import ASGIApp
 
 from app import __version__
+from app.auth.jobs import (
+    EXPIRED_SESSIONS_INTERVAL_SECONDS,
+    EXPIRED_SESSIONS_JOB_ID,
+    delete_expired_sessions,
+)
 from app.auth.plugin import AuthPlugin
 from app.config import Settings, load_settings
 from app.db.engine import create_engine, create_session_factory
@@ -51,10 +58,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     instrument_engine(engine.sync_engine, telemetry.metrics, settings.database.slow_query_seconds)
     sessions = create_session_factory(engine)
     scheduler = (
-        LeaderScheduler(settings.scheduler, sessions, on_leadership=telemetry.metrics.set_leader)
+        LeaderScheduler(
+            settings.scheduler, sessions, metrics=telemetry.metrics, tracer=telemetry.tracer
+        )
         if settings.scheduler.enabled
         else None
     )
+    if scheduler is not None:
+        scheduler.add_job(
+            functools.partial(delete_expired_sessions, sessions),
+            job_id=EXPIRED_SESSIONS_JOB_ID,
+            seconds=EXPIRED_SESSIONS_INTERVAL_SECONDS,
+        )
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -74,12 +89,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         opt={"public": True},
         cache_control=CacheControlHeader(max_age=3600, public=True),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*health_routes, telemetry.metrics_route, static, *ui_routes],
-        middleware=[telemetry.middleware],
         plugins=[AuthPlugin(settings.auth, sessions)],
         lifespan=[lifespan],
-        after_request=security_headers,  # type: ignore[arg-type]
+        after_request=security_headers,
         state=State(
             {
                 "settings": settings,
@@ -90,5 +104,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        logging_config=None,  # logging is configured once, by the telemetry setup
         debug=False,
     )
+    # Measure and trace around the router, as Litestar's own OpenTelemetry plugin does, so
+    # requests that match no route (404s from scanners) are counted too.
+    app.asgi_handler = cast("ASGIApp", telemetry.wrap(cast("Any", app.asgi_handler)))
+    return app

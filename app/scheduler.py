@@ -17,16 +17,18 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import SchedulerSettings
 from app.db import lease
 from app.db.base import utcnow
+from app.telemetry import VigilMetrics, track_task
 
 LEASE_NAME = "scheduler"
 log = logging.getLogger(__name__)
 
-JobFunc = Callable[[], Awaitable[None]]
+JobFunc = Callable[[], Awaitable[object]]
 
 
 def make_holder_id() -> str:
@@ -43,12 +45,14 @@ class LeaderScheduler:
         sessions: async_sessionmaker[AsyncSession],
         *,
         holder_id: str | None = None,
-        on_leadership: Callable[[bool], None] | None = None,
+        metrics: VigilMetrics | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.holder_id = holder_id or make_holder_id()
         self._sessions = sessions
-        self._on_leadership = on_leadership
+        self._metrics = metrics
+        self._tracer = tracer
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._ttl = timedelta(seconds=settings.lease_ttl_seconds)
         self._leader_until = 0.0  # time.monotonic() when our own view of the lease ends
@@ -66,11 +70,20 @@ class LeaderScheduler:
         return self.settings.lease_ttl_seconds / 3
 
     def add_job(self, func: JobFunc, *, job_id: str, seconds: float) -> None:
-        """Run ``func`` every ``seconds`` on the leader; never two runs of it at once."""
+        """Run ``func`` every ``seconds`` on the leader; never two runs of it at once.
+
+        Each run is measured as job ``job_id`` (span, runs by status, duration); a run that
+        fails is logged and counted, and the next one runs on schedule.
+        """
 
         async def run_if_leader() -> None:
-            if self.is_leader:
-                await func()
+            if not self.is_leader:
+                return
+            try:
+                async with track_task(job_id, metrics=self._metrics, tracer=self._tracer):
+                    await func()
+            except Exception:
+                log.exception("job failed", extra={"job": job_id})
 
         self._scheduler.add_job(
             run_if_leader,
@@ -84,6 +97,8 @@ class LeaderScheduler:
 
     def start(self) -> None:
         """Start the heartbeat (first one at once) and the jobs."""
+        # APScheduler logs every run at INFO; runs are measured by track_task instead.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler.add_job(
             self.heartbeat,
             "interval",
@@ -118,12 +133,13 @@ class LeaderScheduler:
     def _note_leadership(self, leader: bool) -> None:
         if leader != self._was_leader:
             log.info(
-                "scheduler leadership %s", "acquired" if leader else "lost",
+                "scheduler leadership %s",
+                "acquired" if leader else "lost",
                 extra={"holder": self.holder_id},
             )
             self._was_leader = leader
-        if self._on_leadership is not None:
-            self._on_leadership(leader)
+        if self._metrics is not None:
+            self._metrics.set_leader(leader)
 
     async def shutdown(self) -> None:
         """Stop jobs and hand the lease over at once."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, or_, update
+from sqlalchemy import String, case, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,24 +34,23 @@ async def try_acquire(
     now: datetime,
 ) -> bool:
     """Take or renew the lease ``name`` for ``holder`` until ``now + ttl``; True if held."""
+    expires_at = now + ttl
     async with sessions.begin() as session:
-        await session.execute(
+        created = await session.execute(
             insert_for(session, Lease)
-            .values(name=name, holder="", expires_at=now, acquired_at=now)
+            .values(name=name, holder=holder, expires_at=expires_at, acquired_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-    async with sessions.begin() as session:
-        renewed = await session.execute(
-            update(Lease)
-            .where(Lease.name == name, Lease.holder == holder, Lease.expires_at >= now)
-            .values(expires_at=now + ttl)
-        )
-        if renewed.rowcount == 1:  # type: ignore[attr-defined]
+        if created.rowcount == 1:  # type: ignore[attr-defined]
             return True
         taken = await session.execute(
             update(Lease)
             .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-            .values(holder=holder, expires_at=now + ttl, acquired_at=now)
+            .values(
+                holder=holder,
+                expires_at=expires_at,
+                acquired_at=case((Lease.holder == holder, Lease.acquired_at), else_=now),
+            )
         )
         return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -35,7 +35,9 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 async def current_revisions(engine: AsyncEngine) -> tuple[str, ...]:
     """The revisions the database is at (empty before the first migration)."""
     async with engine.connect() as conn:
-        return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+        return await conn.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_heads()
+        )
 
 
 def head_revisions() -> tuple[str, ...]:

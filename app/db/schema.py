@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+
 from sqlalchemy import MetaData
+
+from app.db.base import Base
+
+MODEL_MODULES = ("app.db.lease", "app.auth.models")
 
 
 def metadata() -> MetaData:
     """Import every domain's models and return the shared metadata."""
-    import app.auth.models  # noqa: F401
-    import app.db.lease  # noqa: F401
-    from app.db.base import Base
-
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
     return Base.metadata

@@ -62,7 +62,13 @@ def metrics_route(
     With ``enabled=False`` the route answers 404 ("metrics are disabled").
     """
 
-    @get(path, include_in_schema=False, sync_to_thread=False, name="vigil_metrics")
+    @get(
+        path,
+        include_in_schema=False,
+        sync_to_thread=False,
+        name="vigil_metrics",
+        opt={"public": True},  # its own auth: loopback or bearer token, checked below
+    )
     def serve_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
         if not enabled:
             return Response(

@@ -161,6 +161,8 @@ def test_redacted_records_keep_their_args_for_formatters_that_read_them(
             seen.append(record)
 
     logger = logging.getLogger("uvicorn.access.test")
+    logger.disabled = False  # an earlier test's dictConfig may have disabled it
+    logger.setLevel(logging.INFO)
     keep = Keep()
     logger.addHandler(keep)
     try:
