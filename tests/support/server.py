@@ -39,12 +39,16 @@ def vigil_server(
     """Start `python -m app serve`; stop it with SIGTERM and check it exits by itself."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    full_env = clean | {
-        "VIGIL_SERVER__PORT": str(port),
-        "VIGIL_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "VIGIL_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}",
-        "VIGIL_TELEMETRY__TRACING__ENABLED": "false",
-    } | (env or {})
+    full_env = (
+        clean
+        | {
+            "VIGIL_SERVER__PORT": str(port),
+            "VIGIL_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "VIGIL_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}",
+            "VIGIL_TELEMETRY__TRACING__ENABLED": "false",
+        }
+        | (env or {})
+    )
     log_path = tmp_path / f"vigil-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
