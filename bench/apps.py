@@ -17,8 +17,23 @@ from litestar.exceptions import ValidationException
 if TYPE_CHECKING:
     from app.config import Settings
 
-AppName = Literal["bare", "vigil-off", "vigil-on"]
-APP_NAMES: tuple[AppName, ...] = ("vigil-off", "vigil-on", "bare")
+AppName = Literal["bare", "vigil-off", "vigil-on", "vigil-metrics", "vigil-tracing", "vigil-logs"]
+APP_NAMES: tuple[AppName, ...] = (
+    "vigil-off",
+    "vigil-on",
+    "bare",
+    "vigil-metrics",
+    "vigil-tracing",
+    "vigil-logs",
+)
+TELEMETRY_PARTS: dict[AppName, frozenset[str]] = {
+    "vigil-off": frozenset(),
+    "vigil-on": frozenset({"metrics", "tracing", "logs"}),
+    "vigil-metrics": frozenset({"metrics"}),
+    "vigil-tracing": frozenset({"tracing"}),
+    "vigil-logs": frozenset({"logs"}),
+}
+"""What each Vigil variant switches on; the one-part variants show each part's cost."""
 
 BARE_JSON_PATH = "/json"
 BARE_HTML_PATH = "/html"
@@ -98,10 +113,10 @@ bare_app = Litestar(route_handlers=[bare_json, bare_html, bare_beacon], debug=Fa
 """The baseline: a minimal Litestar app, default settings, no middleware."""
 
 
-def vigil_settings(*, telemetry: bool, db_url: str, otlp_endpoint: str) -> Settings:
-    """Vigil's settings for a benchmark: scheduler off, migrations done beforehand, and
-    telemetry either all off or as shipped (metrics, 20 % traces to ``otlp_endpoint``,
-    JSON info logs with the access log)."""
+def vigil_settings(*, parts: frozenset[str], db_url: str, otlp_endpoint: str) -> Settings:
+    """Vigil's settings for a benchmark: scheduler off, migrations done beforehand, and each
+    telemetry part either off or as shipped: ``metrics``; ``tracing`` (20 % of traces to
+    ``otlp_endpoint``); ``logs`` (JSON at INFO with the access log, else WARNING only)."""
     from app.config import (
         DatabaseSettings,
         LoggingSettings,
@@ -113,22 +128,20 @@ def vigil_settings(*, telemetry: bool, db_url: str, otlp_endpoint: str) -> Setti
         TracingSettings,
     )
 
-    if telemetry:
-        telemetry_settings = TelemetrySettings(
-            logging=LoggingSettings(level="INFO", format="json", access_log=True),
-            metrics=MetricsSettings(enabled=True),
-            tracing=TracingSettings(enabled=True, endpoint=otlp_endpoint, sample_rate=0.2),
-        )
-    else:
-        telemetry_settings = TelemetrySettings(
-            logging=LoggingSettings(level="WARNING", format="json", access_log=False),
-            metrics=MetricsSettings(enabled=False),
-            tracing=TracingSettings(enabled=False, endpoint=otlp_endpoint),
-        )
+    logs = "logs" in parts
+    telemetry = TelemetrySettings(
+        logging=LoggingSettings(
+            level="INFO" if logs else "WARNING", format="json", access_log=logs
+        ),
+        metrics=MetricsSettings(enabled="metrics" in parts),
+        tracing=TracingSettings(
+            enabled="tracing" in parts, endpoint=otlp_endpoint, sample_rate=0.2
+        ),
+    )
     return Settings(
         server=ServerSettings(environment="bench"),
         database=DatabaseSettings(url=db_url, auto_upgrade=False),
-        telemetry=telemetry_settings,
+        telemetry=telemetry,
         scheduler=SchedulerSettings(enabled=False),
     )
 
@@ -142,7 +155,7 @@ def load_app(name: AppName, *, db_url: str = "", otlp_endpoint: str = "") -> Lit
     from app.telemetry import configure_logging
 
     settings = vigil_settings(
-        telemetry=name == "vigil-on", db_url=db_url, otlp_endpoint=otlp_endpoint
+        parts=TELEMETRY_PARTS[name], db_url=db_url, otlp_endpoint=otlp_endpoint
     )
     configure_logging(settings.telemetry.logging)
     return create_app(settings)

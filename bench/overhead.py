@@ -64,6 +64,13 @@ LABELS: dict[AppName, str] = {
     "vigil-on": "Vigil, telemetry on",
     "bare": "bare Litestar",
 }
+PARTS: tuple[AppName, ...] = ("vigil-metrics", "vigil-tracing", "vigil-logs")
+"""Timed in process only: telemetry with one part switched on, to split the cost."""
+PART_LABELS: dict[AppName, str] = {
+    "vigil-metrics": "metrics only",
+    "vigil-tracing": "tracing only (20 % sampled, closed port)",
+    "vigil-logs": "logs only (INFO + access log)",
+}
 SECTION = "overhead"
 PROFILE_CALLS = 300
 """Requests per endpoint run under cProfile (enough to rank per-request costs)."""
@@ -360,6 +367,21 @@ def report(
         "",
         *[f"- {verdict}" for verdict in verdicts],
         *[f"- {note}" for note in notes],
+        "",
+        "Where the in-process µs go: Vigil with one telemetry part on, minus telemetry off "
+        "(the parts need not add up exactly: they share the middleware's fixed cost).",
+        "",
+        markdown_table(
+            ["telemetry", *[f"{e.name} µs/request added" for e in endpoints]],
+            [
+                [
+                    label,
+                    *[fmt(direct[var][e.name] - direct["vigil-off"][e.name], 1) for e in endpoints],
+                ]
+                for var, label in [*PART_LABELS.items(), ("vigil-on", "all (as shipped)")]
+            ],
+            "l" + "r" * len(endpoints),
+        ),
     ]
     for name, (own, telemetry) in costs.items():
         lines += [
@@ -390,7 +412,7 @@ def report(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     require_machine()
-    estimate = args.repeats * len(VARIANTS) * (3 + 2 * (args.warmup + args.duration)) + 30
+    estimate = args.repeats * len(VARIANTS) * (3 + 2 * (args.warmup + args.duration)) + 45
     progress(f"bench.overhead: about {estimate} s")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         workdir = Path(tmp)
@@ -437,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"in process {variant}: " + ", ".join(
                 f"{name} {us:.0f} µs" for name, us in direct[variant].items()
             ))  # fmt: skip
+        for variant in PARTS:
+            timings = direct_timings(
+                setup, variant, endpoints, calls=args.calls, rounds=args.rounds
+            )
+            direct[variant] = {name: median(values) for name, values in timings.items()}
 
         missed = any(
             median([r.requests_per_second for r in http["vigil-on"][e.name]])
