@@ -109,8 +109,12 @@ async def bare_beacon(request: Request[Any, Any, Any]) -> None:
         raise ValidationException(str(exc)) from None
 
 
-bare_app = Litestar(route_handlers=[bare_json, bare_html, bare_beacon], debug=False)
-"""The baseline: a minimal Litestar app, default settings, no middleware."""
+# logging_config=None: Litestar's default config would install its own root handler when
+# this module is imported, and Vigil's variants (which import it too) would log twice.
+bare_app = Litestar(
+    route_handlers=[bare_json, bare_html, bare_beacon], logging_config=None, debug=False
+)
+"""The baseline: a minimal Litestar app, default settings, no middleware, no logging."""
 
 
 def vigil_settings(*, parts: frozenset[str], db_url: str, otlp_endpoint: str) -> Settings:
