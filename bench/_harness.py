@@ -439,7 +439,7 @@ async def time_asgi(
     *,
     calls: int,
     rounds: int,
-    warmup: int = 300,
+    warmup: int = 200,
 ) -> dict[str, list[float]]:
     """µs per request for each named request, one figure per round (rounds interleave the
     requests so drift hits all of them alike). Raises on any non-2xx answer."""
