@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 
 from app.db.base import Base
 
-MODEL_MODULES = ("app.db.lease", "app.auth.models")
+MODEL_MODULES = ("app.db.lease", "app.auth.models", "app.rum.models")
 
 
 def metadata() -> MetaData:

@@ -1,0 +1,1 @@
+"""Real-user monitoring: the Web Vitals beacon, its ingest, daily aggregates and their pages."""
