@@ -360,7 +360,7 @@ def report(
         f"warm-up per endpoint, {args.repeats} runs per variant interleaved (off, on, bare, "
         "...), median shown. In process: the ASGI app awaited directly with a fresh scope, "
         f"{args.calls} calls x {args.rounds} rounds per endpoint (rounds alternate the "
-        "endpoints), fastest round shown: other work on the machine only ever adds time.",
+        "endpoints), median round.",
         "",
         table,
         "",
@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=args.rounds,
                 profile=profiles.get(variant),
             )
-            direct[variant] = {name: min(values) for name, values in timings.items()}
+            direct[variant] = {name: median(values) for name, values in timings.items()}
             progress(f"in process {variant}: " + ", ".join(
                 f"{name} {us:.0f} µs" for name, us in direct[variant].items()
             ))  # fmt: skip
@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             timings = direct_timings(
                 setup, variant, endpoints, calls=args.calls, rounds=args.rounds
             )
-            direct[variant] = {name: min(values) for name, values in timings.items()}
+            direct[variant] = {name: median(values) for name, values in timings.items()}
 
         missed = any(
             median([r.requests_per_second for r in http["vigil-on"][e.name]])

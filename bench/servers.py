@@ -121,7 +121,7 @@ def app_cost(workdir: Path) -> dict[str, float]:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(f"in-process timing failed:\n{done.stderr}")
-    return {name: min(values) for name, values in json.loads(out.read_text()).items()}
+    return {name: median(values) for name, values in json.loads(out.read_text()).items()}
 
 
 def load_server(
@@ -227,7 +227,7 @@ def report(
         f"Load: `wrk -t1 -c{args.connections} -d{args.duration}s --latency` (POST body from a Lua "
         f"script), {args.warmup} s warm-up per workload, {args.repeats} runs per server "
         "interleaved, median shown. *µs/request* is 1 / req/s (the core is saturated); "
-        "*server's µs/request* subtracts what the app itself costs awaited in process (fastest "
+        "*server's µs/request* subtracts what the app itself costs awaited in process (median "
         "of 10 rounds) " + ", ".join(f"{name}: {us:.0f} µs" for name, us in app_us.items()) + ".",
         "",
         table,
