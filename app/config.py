@@ -75,8 +75,10 @@ class LoggingSettings(_Section):
     """Lowest level written."""
     format: Literal["json", "text"] = "json"
     """One JSON object per line, or human-readable text."""
-    access_log: bool = True
-    """Log one line per HTTP request."""
+    access_log: Literal["all", "errors", "off"] = "errors"
+    """Request log lines: every request, only 5xx and slow ones (errors), or none."""
+    slow_request_seconds: PositiveFloat = 1.0
+    """With access_log: errors, requests slower than this are logged too."""
 
 
 class MetricsSettings(_Section):

@@ -7,6 +7,7 @@ other handlers (pytest's, a host application's) alone.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -78,8 +79,13 @@ def redact(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive_key(key: str) -> bool:
+    return _SENSITIVE_KEY_RE.match(key) is not None
+
+
 def _redact_value(key: str, value: Any) -> Any:
-    if _SENSITIVE_KEY_RE.match(key):
+    if _is_sensitive_key(key):
         return REDACTED
     if isinstance(value, str):
         return redact(value)
@@ -145,9 +151,10 @@ class RedactionFilter(logging.Filter):
             return True
         record._vigil_redacted = True
         _redact_message(record)
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_ATTRS and not key.startswith("_vigil"):
-                record.__dict__[key] = _redact_value(key, value)
+        fields = record.__dict__
+        for key in fields.keys() - _STANDARD_ATTRS:
+            if not key.startswith("_vigil"):
+                fields[key] = _redact_value(key, fields[key])
         # Another handler may have cached the traceback text already: redact it either way.
         if record.exc_info or record.exc_text:
             record.exc_text = redact(
@@ -185,9 +192,10 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_vigil"):
-                entry[key] = value
+        fields = record.__dict__
+        for key in [k for k in fields if k not in _STANDARD_ATTRS]:
+            if not key.startswith("_vigil"):
+                entry[key] = fields[key]
         if record.exc_info or record.exc_text:
             entry["exception"] = record.exc_text or (
                 redact(self.formatException(record.exc_info)) if record.exc_info else None
@@ -218,7 +226,7 @@ class LoggingSettingsLike(Protocol):
     @property
     def format(self) -> Literal["json", "text"]: ...
     @property
-    def access_log(self) -> bool: ...
+    def access_log(self) -> Literal["all", "errors", "off"]: ...
 
 
 def configure_logging(
@@ -244,6 +252,6 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(settings.level)
     logging.getLogger(ACCESS_LOGGER_NAME).setLevel(
-        logging.INFO if settings.access_log else logging.WARNING
+        logging.WARNING if settings.access_log == "off" else logging.INFO
     )
     return handler

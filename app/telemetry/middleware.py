@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -62,6 +62,8 @@ __all__ = [
 
 UNMATCHED_ROUTE = "(unmatched)"
 ACCESS_LOGGER_NAME = "vigil.access"
+AccessLog = Literal["all", "errors", "off"]
+"""Which requests the access log writes: all, 5xx and slow ones, or none."""
 SSE_SCOPE_KEY = "vigil.sse"
 """Scope key set by the SSE wrapper: such requests are counted but not put in the latency
 histogram (an SSE connection lasts minutes; it has its own duration metric)."""
@@ -154,12 +156,14 @@ class HttpInstrumentation:
         *,
         metrics: VigilMetrics | None = None,
         tracer: trace.Tracer | None = None,
-        access_log: bool = False,
+        access_log: AccessLog = "off",
+        slow_request_seconds: float = 1.0,
         route_resolver: RouteResolver = litestar_route,
     ) -> None:
         self.metrics = metrics
         self.tracer = tracer
         self.access_log = access_log
+        self.slow_request_seconds = slow_request_seconds
         self.route_resolver = route_resolver
         self.access_logger = logging.getLogger(ACCESS_LOGGER_NAME)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram, Histogram]] = {}
@@ -284,7 +288,9 @@ class TelemetryMiddleware:
                 if span.is_recording():
                     _annotate(span, method_label, route, path, status, request_id, error)
                 span.end()
-            if inst.access_log:
+            if inst.access_log != "off" and (
+                inst.access_log == "all" or status >= 500 or duration >= inst.slow_request_seconds
+            ):
                 inst.access_logger.info(
                     "%s %s %d %.1fms",
                     method,

@@ -113,6 +113,7 @@ def setup_telemetry(
         metrics=metrics if settings.metrics.enabled else None,
         tracer=tracing.tracer if tracing.enabled else None,
         access_log=settings.logging.access_log,
+        slow_request_seconds=settings.logging.slow_request_seconds,
     )
     return Telemetry(
         settings=settings,

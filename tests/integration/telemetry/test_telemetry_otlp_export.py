@@ -24,7 +24,7 @@ def item(item_id: FromPath[int]) -> str:
 
 def make_telemetry(endpoint: str, sample_rate: float, timeout: float = 5.0) -> Telemetry:
     settings = TelemetrySettings(
-        logging=LoggingSettings(access_log=False),
+        logging=LoggingSettings(access_log="off"),
         tracing=TracingSettings(
             endpoint=endpoint, sample_rate=sample_rate, export_timeout_seconds=timeout
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -55,14 +56,14 @@ def test_json_line_carries_trace_and_span_ids_inside_a_span(output: io.StringIO)
 
 
 def test_request_id_is_in_handler_logs_and_in_the_access_log(output: io.StringIO) -> None:
-    configure_logging(LoggingSettings(format="json", access_log=True), stream=output)
+    configure_logging(LoggingSettings(format="json", access_log="all"), stream=output)
 
     @get("/things/{thing_id:int}", sync_to_thread=False)
     def thing(thing_id: FromPath[int]) -> str:
         logging.getLogger("vigil.things").warning("looking at a thing")
         return "ok"
 
-    inst = HttpInstrumentation(access_log=True)
+    inst = HttpInstrumentation(access_log="all")
     # logging_config=None: Litestar's default logging config would replace root handlers.
     with TestClient(inst.wrap(Litestar([thing], logging_config=None))) as client:  # type: ignore[arg-type]
         response = client.get("/things/42?token=zzz")
@@ -79,6 +80,31 @@ def test_request_id_is_in_handler_logs_and_in_the_access_log(output: io.StringIO
     assert isinstance(access_line["duration_ms"], float)
     assert "zzz" not in output.getvalue()
     assert "?" not in str(access_line["path"])
+
+
+def test_errors_mode_logs_only_server_errors_and_slow_requests(output: io.StringIO) -> None:
+    configure_logging(LoggingSettings(format="json"), stream=output)  # access_log: errors
+
+    @get("/fine", sync_to_thread=False)
+    def fine() -> str:
+        return "ok"
+
+    @get("/broken", sync_to_thread=False)
+    def broken() -> str:
+        raise RuntimeError("boom")
+
+    @get("/slow")
+    async def slow() -> str:
+        await asyncio.sleep(0.06)
+        return "ok"
+
+    inst = HttpInstrumentation(access_log="errors", slow_request_seconds=0.05)
+    app = inst.wrap(Litestar([fine, broken, slow], logging_config=None))
+    with TestClient(app) as client:  # type: ignore[arg-type]
+        for path in ("/fine", "/broken", "/slow", "/missing"):
+            client.get(path)
+    logged = [r["path"] for r in lines(output) if r["logger"] == "vigil.access"]
+    assert logged == ["/broken", "/slow"]
 
 
 def test_secrets_in_messages_args_and_extras_never_reach_the_output(
