@@ -25,6 +25,8 @@ from app.auth.plugin import AuthPlugin
 from app.config import Settings, load_settings
 from app.db.engine import create_engine, create_session_factory
 from app.health.routes import health_routes
+from app.rum.ingest import RumIngest
+from app.rum.routes import rum_routes
 from app.scheduler import LeaderScheduler
 from app.telemetry import instrument_engine, setup_telemetry
 from app.ui.routes import ui_routes
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = create_engine(settings.database)
     instrument_engine(engine.sync_engine, telemetry.metrics, settings.database.slow_query_seconds)
     sessions = create_session_factory(engine)
+    rum = RumIngest(settings.rum, sessions, events_counter=telemetry.metrics.rum_events)
     scheduler = (
         LeaderScheduler(
             settings.scheduler, sessions, metrics=telemetry.metrics, tracer=telemetry.tracer
@@ -75,9 +78,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         if scheduler is not None:
             scheduler.start()
+        await rum.start()
         try:
             yield
         finally:
+            await rum.stop()  # every replica writes its accepted Web Vitals before exiting
             if scheduler is not None:
                 await scheduler.shutdown()
             await telemetry.shutdown()
@@ -90,7 +95,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache_control=CacheControlHeader(max_age=3600, public=True),
     )
     app = Litestar(
-        route_handlers=[*health_routes, telemetry.metrics_route, static, *ui_routes],
+        route_handlers=[
+            *health_routes,
+            telemetry.metrics_route,
+            static,
+            *ui_routes,
+            *rum_routes(rum),
+        ],
         plugins=[AuthPlugin(settings.auth, sessions)],
         lifespan=[lifespan],
         response_headers=SECURITY_HEADERS,
@@ -101,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "sessions": sessions,
                 "scheduler": scheduler,
                 "telemetry": telemetry,
+                "rum": rum,
             }
         ),
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
