@@ -1,0 +1,370 @@
+"""Write side of the Web Vitals aggregates: additive upserts, window builds, retention.
+
+Three tables hold the same counters (n, good, ni, poor, value_sum, b0..b99):
+
+- ``rum_vitals_daily``  per (site, day, page, device, metric);
+- ``rum_site_daily``    per (site, day, device, metric): cards and trend;
+- ``rum_page_windows``  per (site, window_end, range_days, page, device | "all", metric):
+  each page's totals over the 1 / 7 / 30 days ending on ``window_end``, so the pages table
+  reads one row per page and metric instead of summing up to 30 days of rows.
+
+Every write adds (``ON CONFLICT DO UPDATE SET n = n + excluded.n, ...``), as executemany of
+one statement per table, so any number of replicas can flush the same keys. How the windows
+stay exact (builds, late deltas, the lock that orders them) is in docs/rum.md, "Storage".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import and_, delete, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.upsert import insert_for
+from app.rum.deltas import VitalsDelta
+from app.rum.models import (
+    ALL_DEVICES,
+    BUCKET_COLUMNS,
+    COUNTER_COLUMNS,
+    WINDOW_RANGES,
+    PageWindow,
+    Site,
+    SiteDaily,
+    VitalsDaily,
+    WindowBuild,
+)
+
+WINDOW_KEEP_DAYS: Final = 2
+"""Window rows (and build claims) older than this many days before today are deleted: the
+pages table reads today's or yesterday's windows only."""
+
+_DAILY = VitalsDaily.__table__
+_SITE_DAILY = SiteDaily.__table__
+_WINDOWS = PageWindow.__table__
+_BUILDS = WindowBuild.__table__
+_SITES = Site.__table__
+
+Row = dict[str, Any]
+"""Column values of one row, as handed to an executemany."""
+
+DailyKey = tuple[int, date, str, str, str]
+SiteKey = tuple[int, date, str, str]
+WindowKey = tuple[int, date, int, str, str, str]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+async def write_deltas(
+    sessions: async_sessionmaker[AsyncSession],
+    deltas: Sequence[VitalsDelta],
+    *,
+    now: datetime,
+) -> None:
+    """Add ``deltas`` to the daily rows, the site rows and the page windows, all or nothing.
+
+    A delta for day D is added to the windows ending on D and, when D is before today, to
+    those ending on later days (up to D + range - 1) whose build has already run; windows
+    built later pick D up from the daily rows instead.
+    """
+    if not deltas:
+        return
+    _utc_date(now)
+    async with sessions.begin() as session:
+        # FOR SHARE on PostgreSQL orders this flush against a window build of the same site
+        # (FOR NO KEY UPDATE); SQLite runs one writer at a time, which orders them already.
+        # Deltas of a site deleted meanwhile are dropped: they could never be written.
+        sites = await _lock_sites(session, {d.site_id for d in deltas}, share=True)
+        kept = [delta for delta in deltas if delta.site_id in sites]
+        if not kept:
+            return
+        await _upsert(session, _DAILY, daily_rows(kept))
+        await _upsert(session, _SITE_DAILY, site_rows(kept))
+        built = await _built_after(session, kept)
+        await _upsert(session, _WINDOWS, window_rows(kept, built=built))
+
+
+async def _upsert(session: AsyncSession, table: Any, rows: list[Row]) -> None:
+    if rows:
+        await session.execute(upsert_statement(session, table), rows)
+
+
+def upsert_statement(session: AsyncSession, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE SET c = c + excluded.c`` for every
+    counter column: one statement, executed with a list of rows (executemany)."""
+    insert = insert_for(session, table)
+    return insert.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={name: table.c[name] + insert.excluded[name] for name in COUNTER_COLUMNS},
+    )
+
+
+async def _lock_sites(session: AsyncSession, site_ids: Iterable[int], *, share: bool) -> set[int]:
+    """The sites of ``site_ids`` that exist, row-locked on PostgreSQL: FOR SHARE (flushes,
+    which do not block each other) or FOR NO KEY UPDATE (a build, which waits for them and
+    makes them wait; inserts' foreign-key checks are not blocked)."""
+    query = select(_SITES.c.id).where(_SITES.c.id.in_(sorted(site_ids))).order_by(_SITES.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(read=share, key_share=not share)
+    return set(await session.scalars(query))
+
+
+async def _built_after(
+    session: AsyncSession, deltas: Sequence[VitalsDelta]
+) -> dict[int, set[date]]:
+    """Per site, the built window ends after the earliest day of ``deltas``.
+
+    Checked for every flush, not only for days before this replica's today: the leader's
+    clock may already be past midnight."""
+    earliest = min(delta.day for delta in deltas)
+    rows = await session.execute(
+        select(_BUILDS.c.site_id, _BUILDS.c.window_end).where(
+            _BUILDS.c.site_id.in_(sorted({delta.site_id for delta in deltas})),
+            _BUILDS.c.window_end > earliest,
+        )
+    )
+    built: dict[int, set[date]] = {}
+    for site_id, window_end in rows:
+        built.setdefault(site_id, set()).add(window_end)
+    return built
+
+
+# --------------------------------------------------------------------------- pure rows
+
+
+def _counters(delta: VitalsDelta) -> Row:
+    row: Row = {
+        "n": delta.n,
+        "good": delta.good,
+        "ni": delta.ni,
+        "poor": delta.poor,
+        "value_sum": delta.value_sum,
+    }
+    row.update(zip(BUCKET_COLUMNS, delta.buckets, strict=True))
+    return row
+
+
+def _add(row: Row, delta: VitalsDelta) -> None:
+    row["n"] += delta.n
+    row["good"] += delta.good
+    row["ni"] += delta.ni
+    row["poor"] += delta.poor
+    row["value_sum"] += delta.value_sum
+    for name, count in zip(BUCKET_COLUMNS, delta.buckets, strict=True):
+        if count:
+            row[name] += count
+
+
+def _merge(keyed: Iterable[tuple[tuple[Any, ...], VitalsDelta]], names: Sequence[str]) -> list[Row]:
+    rows: dict[tuple[Any, ...], Row] = {}
+    for key, delta in keyed:
+        row = rows.get(key)
+        if row is None:
+            rows[key] = dict(zip(names, key, strict=True)) | _counters(delta)
+        else:
+            _add(row, delta)
+    return list(rows.values())
+
+
+def daily_rows(deltas: Iterable[VitalsDelta]) -> list[Row]:
+    """``rum_vitals_daily`` rows: deltas with the same key merged into one row."""
+    return _merge(
+        (((d.site_id, d.day, d.page, d.device, d.metric), d) for d in deltas),
+        ("site_id", "day", "page", "device", "metric"),
+    )
+
+
+def site_rows(deltas: Iterable[VitalsDelta]) -> list[Row]:
+    """``rum_site_daily`` rows: every page of a (site, day, device, metric) merged."""
+    return _merge(
+        (((d.site_id, d.day, d.device, d.metric), d) for d in deltas),
+        ("site_id", "day", "device", "metric"),
+    )
+
+
+def window_ends(day: date, range_days: int, built: Iterable[date]) -> list[date]:
+    """Window ends a delta of ``day`` belongs to: ``day`` itself, and each built end in
+    ``(day, day + range_days - 1]``."""
+    last = day + timedelta(days=range_days - 1)
+    return [day, *sorted(end for end in built if day < end <= last)]
+
+
+def window_rows(
+    deltas: Iterable[VitalsDelta], *, built: Mapping[int, Iterable[date]] | None = None
+) -> list[Row]:
+    """``rum_page_windows`` rows: each delta added, per range, to the windows of
+    :func:`window_ends` (``built``: per site, the window ends whose build has run), for its
+    device and for ``"all"``."""
+    built = built or {}
+
+    def keyed() -> Iterable[tuple[WindowKey, VitalsDelta]]:
+        for d in deltas:
+            site_built = list(built.get(d.site_id, ()))
+            for range_days in WINDOW_RANGES:
+                for end in window_ends(d.day, range_days, site_built):
+                    yield (d.site_id, end, range_days, d.page, d.device, d.metric), d
+                    yield (d.site_id, end, range_days, d.page, ALL_DEVICES, d.metric), d
+
+    return _merge(keyed(), ("site_id", "window_end", "range_days", "page", "device", "metric"))
+
+
+# --------------------------------------------------------------------------- window builds
+
+
+async def build_windows(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> list[int]:
+    """Complete every site's windows ending on today (the UTC date of ``now``); returns the
+    sites this call built.
+
+    Per site, in one transaction: claim ``(site, today)`` in ``rum_window_builds`` (insert,
+    do nothing on conflict, check the row count), then add the sums of the earlier days of
+    each range from ``rum_vitals_daily`` to the windows (additive upserts, so deltas that
+    flushes already added for today stay). A claimed build is never run again: safe to call
+    twice, concurrently, or on several replicas.
+    """
+    today = _utc_date(now)
+    async with sessions() as session:
+        pending = list(
+            await session.scalars(
+                select(_SITES.c.id)
+                .where(
+                    ~select(_BUILDS.c.site_id)
+                    .where(_BUILDS.c.site_id == _SITES.c.id, _BUILDS.c.window_end == today)
+                    .exists()
+                )
+                .order_by(_SITES.c.id)
+            )
+        )
+    built = []
+    for site_id in pending:
+        if await _build_site(sessions, site_id=site_id, today=today, now=now):
+            built.append(site_id)
+    return built
+
+
+async def _build_site(
+    sessions: async_sessionmaker[AsyncSession], *, site_id: int, today: date, now: datetime
+) -> bool:
+    async with sessions.begin() as session:
+        if not await _lock_sites(session, [site_id], share=False):
+            return False  # deleted meanwhile
+        claimed = await session.execute(
+            insert_for(session, _BUILDS)
+            .values(site_id=site_id, window_end=today, built_at=now)
+            .on_conflict_do_nothing(index_elements=["site_id", "window_end"])
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        # One scan of the 29 days before today, split into the 6 days that also count in
+        # the 7-day windows and the rest (instead of one INSERT ... SELECT per range and
+        # device: four scans).
+        longest = max(WINDOW_RANGES)
+        recent_start = today - timedelta(days=7 - 1)
+        sums = await session.execute(
+            select(
+                _DAILY.c.page,
+                _DAILY.c.device,
+                _DAILY.c.metric,
+                (_DAILY.c.day >= recent_start).label("recent"),
+                *_summed(_DAILY),
+            )
+            .where(
+                _DAILY.c.site_id == site_id,
+                _DAILY.c.day >= today - timedelta(days=longest - 1),
+                _DAILY.c.day < today,
+            )
+            .group_by(_DAILY.c.page, _DAILY.c.device, _DAILY.c.metric, "recent")
+        )
+        rows = build_rows(site_id=site_id, window_end=today, sums=sums)
+        await _upsert(session, _WINDOWS, rows)
+    return True
+
+
+def _summed(table: Any) -> list[Any]:
+    return [func.sum(table.c[name]).label(name) for name in COUNTER_COLUMNS]
+
+
+def build_rows(*, site_id: int, window_end: date, sums: Iterable[Sequence[Any]]) -> list[Row]:
+    """Window rows from ``(page, device, metric, recent, *counters)`` sums of the days
+    before ``window_end``: ``recent`` rows (the last 6 days) count in the 7- and 30-day
+    windows, the others in the 30-day window; each for its device and for ``"all"``."""
+    rows: dict[WindowKey, Row] = {}
+    for page, device, metric, recent, *counters in sums:
+        ranges = (7, 30) if recent else (30,)
+        for range_days in ranges:
+            for dev in (device, ALL_DEVICES):
+                key = (site_id, window_end, range_days, page, dev, metric)
+                row = rows.get(key)
+                if row is None:
+                    row = rows[key] = {
+                        "site_id": site_id,
+                        "window_end": window_end,
+                        "range_days": range_days,
+                        "page": page,
+                        "device": dev,
+                        "metric": metric,
+                    } | dict.fromkeys(COUNTER_COLUMNS, 0)
+                    row["value_sum"] = 0.0
+                for name, value in zip(COUNTER_COLUMNS, counters, strict=True):
+                    if value:
+                        row[name] += value
+    return list(rows.values())
+
+
+# --------------------------------------------------------------------------- retention
+
+
+async def delete_expired(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    keep_days: int,
+    batch_size: int,
+) -> int:
+    """Delete daily rows of days more than ``keep_days`` before today (UTC date of ``now``:
+    today and the ``keep_days`` days before it stay), and windows / build
+    claims older than ``WINDOW_KEEP_DAYS`` (or ``keep_days`` if smaller); returns the rows
+    deleted. Deletes at most ``batch_size`` rows per statement and transaction, one site
+    at a time through the primary key, so no delete holds the database for long."""
+    today = _utc_date(now)
+    daily_cutoff = today - timedelta(days=keep_days)
+    window_cutoff = today - timedelta(days=min(keep_days, WINDOW_KEEP_DAYS))
+    async with sessions() as session:
+        site_ids = list(await session.scalars(select(_SITES.c.id).order_by(_SITES.c.id)))
+    deleted = 0
+    for site_id in site_ids:
+        for table, day_column, cutoff in (
+            (_DAILY, "day", daily_cutoff),
+            (_SITE_DAILY, "day", daily_cutoff),
+            (_WINDOWS, "window_end", window_cutoff),
+            (_BUILDS, "window_end", window_cutoff),
+        ):
+            deleted += await _delete_batches(
+                sessions,
+                table,
+                and_(table.c.site_id == site_id, table.c[day_column] < cutoff),
+                batch_size,
+            )
+    return deleted
+
+
+async def _delete_batches(
+    sessions: async_sessionmaker[AsyncSession], table: Any, condition: Any, batch_size: int
+) -> int:
+    key = tuple_(*table.primary_key.columns)
+    deleted = 0
+    while True:
+        batch = select(*table.primary_key.columns).where(condition).limit(batch_size)
+        async with sessions.begin() as session:
+            result = await session.execute(delete(table).where(key.in_(batch)))
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        deleted += count
+        if count < batch_size:
+            return deleted
+
+
+def _utc_date(now: datetime) -> date:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    return now.astimezone(UTC).date()
