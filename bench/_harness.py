@@ -68,6 +68,9 @@ def require_machine() -> None:
     for tool in ("taskset", "wrk"):
         if shutil.which(tool) is None:
             raise BenchError(f"`{tool}` not found on PATH (Debian: apt-get install wrk util-linux)")
+    load1 = os.getloadavg()[0]
+    if load1 > 0.5:
+        progress(f"warning: load average {load1:.2f}: other work shares the cores, expect noise")
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -504,10 +507,13 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], ali
 
 DOC_HEADER = """# Performance
 
-Figures written by the benchmarks in `bench/` (each rewrites only its own section, between
-`<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->`). Every figure is measured against a
-bare Litestar endpoint in the same run, server pinned to one core and wrk to the other, so
-ratios compare across machines better than raw requests per second do.
+Figures written by the benchmarks in `bench/`; each rewrites only its own section (between
+its `bench:NAME:start` and `bench:NAME:end` comment markers), so re-run one with
+`.venv/bin/python -m bench.NAME` and commit the diff. Every figure is measured against a bare
+Litestar endpoint in the same run, with the server pinned to one core and wrk to the other,
+so the ratios travel between machines better than raw requests per second do. Each section
+records the load average at its start: on a machine shared with other work the figures are
+noisy, so re-run when it is near 0.
 """
 
 
