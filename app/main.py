@@ -25,7 +25,9 @@ from app.auth.plugin import AuthPlugin
 from app.config import Settings, load_settings
 from app.db.engine import create_engine, create_session_factory
 from app.health.routes import health_routes
+from app.rum.api import site_api_routes
 from app.rum.ingest import RumIngest
+from app.rum.pages import rum_page_routes
 from app.rum.routes import rum_routes
 from app.scheduler import LeaderScheduler
 from app.telemetry import instrument_engine, setup_telemetry
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             telemetry.metrics_route,
             static,
             *ui_routes,
+            *site_api_routes,
+            *rum_page_routes,
             *rum_routes(rum),
         ],
         plugins=[AuthPlugin(settings.auth, sessions)],

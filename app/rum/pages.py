@@ -1,0 +1,203 @@
+"""RUM pages: the sites (everyone reads, admins edit) and the Web Vitals dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.principal import current_principal, requires_admin
+from app.rum import sites
+from app.rum.models import Site
+from app.rum.views import SiteForm
+from app.ui.routes import page
+
+SITES_PATH = "/vitals/sites"
+
+
+def _sessions(state: State) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = state.sessions
+    return sessions
+
+
+def _public_url(state: State) -> str:
+    url: str = state.settings.server.public_url
+    return url.rstrip("/")
+
+
+def _is_admin(request: Request[Any, Any, Any]) -> bool:
+    principal = current_principal(request)
+    return principal is not None and principal.is_admin
+
+
+def _tags(state: State, rows: list[Site]) -> dict[int, str]:
+    public_url = _public_url(state)
+    return {site.id: sites.beacon_tag(public_url=public_url, site=site) for site in rows}
+
+
+async def _sites_page(
+    request: Request[Any, Any, Any],
+    state: State,
+    *,
+    form: SiteForm | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    rows = await sites.list_sites(_sessions(state))
+    response = page(
+        request,
+        "pages/rum_sites.html",
+        sites=rows,
+        can_edit=_is_admin(request),
+        form=form or SiteForm(),
+        error=error,
+        public_url=_public_url(state),
+    )
+    response.status_code = status_code
+    return response
+
+
+@get(SITES_PATH, include_in_schema=False)
+async def sites_page(request: Request[Any, Any, Any], state: State) -> Template:
+    """Every site with its key; admins also get the form for a new one."""
+    return await _sites_page(request, state)
+
+
+@post(SITES_PATH, include_in_schema=False, guards=[requires_admin], status_code=303)
+async def create_site_form(
+    request: Request[Any, Any, Any], state: State, data: URLEncodedBody[SiteForm]
+) -> Template | Redirect:
+    """Create a site and show its tag; bad input re-shows the form with the reason."""
+    try:
+        name, origins, sample_rate, page_cap = data.parsed()
+        site = await sites.create_site(
+            _sessions(state),
+            name=name,
+            allowed_origins=origins,
+            sample_rate=sample_rate,
+            page_cap=page_cap,
+        )
+    except sites.SiteError as exc:
+        return await _sites_page(request, state, form=data, error=str(exc), status_code=400)
+    return Redirect(path=f"{SITES_PATH}/{site.id}?created=1", status_code=303)
+
+
+async def _site_or_404(state: State, site_id: int) -> Site:
+    site = await sites.get_site(_sessions(state), site_id=site_id)
+    if site is None:
+        raise NotFoundException(detail=f"no site with id {site_id}")
+    return site
+
+
+def _site_page(
+    request: Request[Any, Any, Any],
+    state: State,
+    site: Site,
+    *,
+    form: SiteForm | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    public_url = _public_url(state)
+    notice = {
+        "created": "Site created. Paste the tag below into every page of the site.",
+        "saved": "Changes saved.",
+        "rekeyed": "New key generated: pages with the old tag are refused from now on. "
+        "Update the tag on your site.",
+    }
+    response = page(
+        request,
+        "pages/rum_site.html",
+        site=site,
+        tag=sites.beacon_tag(public_url=public_url, site=site),
+        endpoint=sites.endpoint_url(public_url=public_url, key=site.key),
+        can_edit=_is_admin(request),
+        form=form or SiteForm.of(site),
+        error=error,
+        notice=next((text for key, text in notice.items() if key in request.query_params), None),
+    )
+    response.status_code = status_code
+    return response
+
+
+@get(f"{SITES_PATH}/{{site_id:int}}", include_in_schema=False)
+async def site_page(
+    request: Request[Any, Any, Any], state: State, site_id: FromPath[int]
+) -> Template:
+    """One site: the tag to paste, its settings, and (admins) the edit form."""
+    return _site_page(request, state, await _site_or_404(state, site_id))
+
+
+@post(
+    f"{SITES_PATH}/{{site_id:int}}",
+    include_in_schema=False,
+    guards=[requires_admin],
+    status_code=303,
+)
+async def update_site_form(
+    request: Request[Any, Any, Any],
+    state: State,
+    site_id: FromPath[int],
+    data: URLEncodedBody[SiteForm],
+) -> Template | Redirect:
+    """Save the site's settings; bad input re-shows the form with the reason."""
+    site = await _site_or_404(state, site_id)
+    try:
+        name, origins, sample_rate, page_cap = data.parsed()
+        await sites.update_site(
+            _sessions(state),
+            site_id=site_id,
+            name=name,
+            allowed_origins=origins,
+            sample_rate=sample_rate,
+            page_cap=page_cap,
+        )
+    except sites.SiteNotFoundError as exc:
+        raise NotFoundException(detail=str(exc)) from None
+    except sites.SiteError as exc:
+        return _site_page(request, state, site, form=data, error=str(exc), status_code=400)
+    return Redirect(path=f"{SITES_PATH}/{site_id}?saved=1", status_code=303)
+
+
+@post(
+    f"{SITES_PATH}/{{site_id:int}}/regenerate-key",
+    include_in_schema=False,
+    guards=[requires_admin],
+    status_code=303,
+)
+async def regenerate_key_form(state: State, site_id: FromPath[int]) -> Redirect:
+    """Give the site a new key and show the new tag."""
+    try:
+        await sites.regenerate_key(_sessions(state), site_id=site_id)
+    except sites.SiteNotFoundError as exc:
+        raise NotFoundException(detail=str(exc)) from None
+    return Redirect(path=f"{SITES_PATH}/{site_id}?rekeyed=1", status_code=303)
+
+
+@post(
+    f"{SITES_PATH}/{{site_id:int}}/delete",
+    include_in_schema=False,
+    guards=[requires_admin],
+    status_code=303,
+)
+async def delete_site_form(state: State, site_id: FromPath[int]) -> Redirect:
+    """Delete the site and go back to the list."""
+    if not await sites.delete_site(_sessions(state), site_id=site_id):
+        raise NotFoundException(detail=f"no site with id {site_id}")
+    return Redirect(path=SITES_PATH, status_code=303)
+
+
+rum_page_routes = [
+    sites_page,
+    create_site_form,
+    site_page,
+    update_site_form,
+    regenerate_key_form,
+    delete_site_form,
+]
+"""Route handlers of the RUM pages."""
