@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -68,16 +69,28 @@ def _silence_exporter_logs() -> None:
 
 
 class OnceWarningExporter(SpanExporter):
-    """Delegates to another exporter; logs one warning per outage instead of one per batch."""
+    """Delegates to another exporter; logs one warning per outage instead of one per batch.
 
-    def __init__(self, delegate: SpanExporter, *, endpoint: str) -> None:
+    While the collector is down, batches are dropped without being encoded or sent, and
+    one batch is tried every ``retry_seconds``: an outage costs the app no CPU.
+    """
+
+    def __init__(
+        self, delegate: SpanExporter, *, endpoint: str, retry_seconds: float = 30.0
+    ) -> None:
         self.delegate = delegate
         self.endpoint = endpoint
+        self.retry_seconds = retry_seconds
         self.failing = False
         self.failures = 0
+        self.dropped_batches = 0
         self.is_shut_down = False
+        self._retry_at = 0.0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self.failing and time.monotonic() < self._retry_at:
+            self.dropped_batches += 1
+            return SpanExportResult.FAILURE
         reason = ""
         try:
             result = self.delegate.export(spans)
@@ -85,6 +98,7 @@ class OnceWarningExporter(SpanExporter):
             result, reason = SpanExportResult.FAILURE, f"{type(exc).__name__}: {exc}"
         if result is SpanExportResult.FAILURE:
             self.failures += 1
+            self._retry_at = time.monotonic() + self.retry_seconds
             if not self.failing:
                 self.failing = True
                 logger.warning(
