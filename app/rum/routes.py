@@ -34,7 +34,8 @@ from app.db.base import utcnow
 from app.rum.ingest import UNKNOWN, KnownSite, Outcome, RumIngest
 from app.rum.schemas import BeaconError, decode_beacon
 
-INGEST_PATH: Final = "/rum/v1/{site_key:str}"
+INGEST_PATH: Final = "/rum/v1"
+"""Mounted: the site key is the rest of the path (``/rum/v1/{site_key}``)."""
 ACCEPTED_MEDIA_TYPES: Final = frozenset({b"text/plain", b"application/json"})
 PREFLIGHT_MAX_AGE: Final = b"86400"
 
@@ -47,7 +48,7 @@ _BASE_HEADERS: Final[list[tuple[bytes, bytes]]] = [
 def rum_routes(ingest: RumIngest) -> list[ASGIRouteHandler]:
     """The ingest route, bound to this app's :class:`RumIngest`."""
 
-    @asgi(INGEST_PATH, opt=PUBLIC, is_mount=False, name="rum:ingest")
+    @asgi(INGEST_PATH, opt=PUBLIC, is_mount=True, copy_scope=False, name="rum:ingest")
     async def rum_ingest(scope: Scope, receive: Receive, send: Send) -> None:
         await _handle(ingest, scope, receive, send)
 
@@ -79,8 +80,10 @@ async def _handle(ingest: RumIngest, scope: Scope, receive: Receive, send: Send)
         await _respond(send, 413, f"body larger than {max_bytes} bytes")
         return
 
-    key = scope["path_params"]["site_key"]
-    site = ingest.sites.cached(key) or await ingest.sites.get(key)
+    key = scope["path"].strip("/")  # the mount leaves "/{site_key}/"
+    site = None
+    if key and "/" not in key:
+        site = ingest.sites.cached(key) or await ingest.sites.get(key)
     if site is None:
         ingest.count(UNKNOWN, UNKNOWN, "unknown_site")
         await _respond(send, 404, "unknown site key")
