@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.principal import current_principal, requires_admin
-from app.rum import sites
+from app.db.base import utcnow
+from app.rum import queries, sites, views
 from app.rum.models import Site
 from app.rum.views import SiteForm
 from app.ui.routes import page
 
 SITES_PATH = "/vitals/sites"
+PAGES_SHOWN = 100
+"""Rows of the pages table (the most viewed, or the worst for a metric sort)."""
+
+RangeDays = Literal[1, 7, 30]
+Device = Literal["all", "mobile", "tablet", "desktop"]
+PageSort = Literal["views", "LCP", "INP", "CLS", "FCP", "TTFB"]
 
 
 def _sessions(state: State) -> async_sessionmaker[AsyncSession]:
@@ -192,7 +199,69 @@ async def delete_site_form(state: State, site_id: FromPath[int]) -> Redirect:
     return Redirect(path=SITES_PATH, status_code=303)
 
 
+@get("/vitals", include_in_schema=False)
+async def vitals(
+    request: Request[Any, Any, Any],
+    state: State,
+    site_id: Annotated[int | None, QueryParameter(name="site")] = None,
+    range_days: Annotated[RangeDays, QueryParameter(name="range")] = views.DEFAULT_RANGE,
+    device: Annotated[Device, QueryParameter()] = "all",
+    sort: Annotated[PageSort, QueryParameter()] = "views",
+) -> Template:
+    """p75 per metric with its rating split, the daily trend and the pages of one site."""
+    rows = await sites.list_sites(_sessions(state))
+    site = next((s for s in rows if s.id == site_id), None) if site_id is not None else None
+    if site_id is not None and site is None:
+        raise NotFoundException(detail=f"no site with id {site_id}")
+    site = site or (rows[0] if rows else None)
+    context: dict[str, Any] = {
+        "sites": views.site_choices(rows, site.id if site else None),
+        "site": site,
+        "can_edit": _is_admin(request),
+        "ranges": views.range_choices(range_days),
+        "devices": views.device_choices(device),
+        "range_label": views.RANGE_LABELS[range_days],
+        "device_label": views.DEVICE_LABELS[device],
+    }
+    if site is None:
+        return page(request, "pages/vitals.html", **context)
+    today = utcnow().date()
+    sessions = _sessions(state)
+    summary = await queries.site_summary(
+        sessions, site_id=site.id, range_days=range_days, device=device, today=today
+    )
+    trend = await queries.daily_trend(
+        sessions, site_id=site.id, range_days=range_days, device=device, today=today
+    )
+    table = await queries.pages_table(
+        sessions,
+        site_id=site.id,
+        range_days=range_days,
+        device=device,
+        today=today,
+        sort=sort,
+        limit=PAGES_SHOWN,
+    )
+    query = {"site": str(site.id), "range": str(range_days), "device": device}
+    return page(
+        request,
+        "pages/vitals.html",
+        **context,
+        tag=sites.beacon_tag(public_url=_public_url(state), site=site),
+        empty=summary.empty,
+        period=views.period_text(summary.first_day, summary.last_day),
+        cards=views.metric_cards(summary),
+        charts=views.trend_charts(trend) if range_days > 1 else [],
+        pages=views.page_lines(table),
+        total_pages=table.total_pages,
+        pages_as_of=table.as_of if table.as_of != today else None,
+        sort_links=views.sort_links(query=query, current=sort),
+        metrics=views.METRIC_NAMES,
+    )
+
+
 rum_page_routes = [
+    vitals,
     sites_page,
     create_site_form,
     site_page,

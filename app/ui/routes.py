@@ -52,11 +52,6 @@ async def overview(request: Request[Any, Any, Any], state: State) -> Template:
     return page(request, "pages/overview.html", status=status)
 
 
-@get("/vitals", include_in_schema=False)
-async def vitals(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "pages/vitals.html")
-
-
 @get("/services", include_in_schema=False)
 async def services(request: Request[Any, Any, Any]) -> Template:
     return page(request, "pages/services.html")
@@ -117,7 +112,6 @@ async def admin_revoke_token(state: State, token_id: FromPath[int]) -> Redirect:
 
 ui_routes = [
     overview,
-    vitals,
     services,
     tasks_page,
     alerts,
@@ -125,4 +119,4 @@ ui_routes = [
     admin_create_token,
     admin_revoke_token,
 ]
-"""Route handlers of the dashboard."""
+"""Route handlers of the dashboard (``/vitals`` is served by ``app.rum.pages``)."""
