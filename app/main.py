@@ -27,6 +27,7 @@ from app.db.engine import create_engine, create_session_factory
 from app.health.routes import health_routes
 from app.rum.api import site_api_routes
 from app.rum.ingest import RumIngest
+from app.rum.jobs import register_jobs as register_rum_jobs
 from app.rum.pages import rum_page_routes
 from app.rum.routes import rum_routes
 from app.scheduler import LeaderScheduler
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             job_id=EXPIRED_SESSIONS_JOB_ID,
             seconds=EXPIRED_SESSIONS_INTERVAL_SECONDS,
         )
+        register_rum_jobs(scheduler, sessions, settings)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
