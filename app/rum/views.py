@@ -80,17 +80,19 @@ DEFAULT_RANGE: Final = 7
 NO_VALUE: Final = "\u2013"
 """An en dash: what a cell without samples shows."""
 EN_DASH: Final = "\u2013"
+NBSP: Final = "\u00a0"
+"""Between a number and its unit, so they never wrap apart."""
 
 
 def format_value(metric: str, value: float | None) -> str:
-    """``180 ms``, ``2.31 s``, ``0.11`` (CLS), or a dash without a value."""
+    """``180 ms``, ``2.31 s`` (with a no-break space), ``0.11`` (CLS), or a dash if None."""
     if value is None:
         return NO_VALUE
     if metric == "CLS":
         return f"{value:.2f}"
     if value < 1000:
-        return f"{value:.0f} ms"
-    return f"{value / 1000:.2f} s"
+        return f"{value:.0f}{NBSP}ms"
+    return f"{value / 1000:.2f}{NBSP}s"
 
 
 def threshold_text(metric: str) -> str:

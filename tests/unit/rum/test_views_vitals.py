@@ -23,9 +23,9 @@ DAY = date(2026, 11, 23)
 @pytest.mark.parametrize(
     ("metric", "value", "text"),
     [
-        ("LCP", 180.4, "180 ms"),
-        ("LCP", 2312.5, "2.31 s"),
-        ("INP", 999.4, "999 ms"),
+        ("LCP", 180.4, "180\u00a0ms"),
+        ("LCP", 2312.5, "2.31\u00a0s"),
+        ("INP", 999.4, "999\u00a0ms"),
         ("CLS", 0.1134, "0.11"),
         ("TTFB", None, NO_VALUE),
     ],
@@ -35,7 +35,7 @@ def test_values_are_shown_with_their_unit(metric: str, value: float | None, text
 
 
 def test_thresholds_are_spelled_out() -> None:
-    assert threshold_text("LCP") == "good ≤ 2.50 s, poor > 4.00 s"
+    assert threshold_text("LCP") == "good ≤ 2.50\u00a0s, poor > 4.00\u00a0s"
     assert threshold_text("CLS") == "good ≤ 0.10, poor > 0.25"
 
 
@@ -55,7 +55,7 @@ def test_a_card_gives_the_rating_in_words_and_the_split_in_percent() -> None:
 
     lcp, inp, *_ = metric_cards(summary)
 
-    assert (lcp.p75.text, lcp.p75.label, lcp.p75.symbol) == ("4.20 s", "Poor", "✕")
+    assert (lcp.p75.text, lcp.p75.label, lcp.p75.symbol) == ("4.20\u00a0s", "Poor", "✕")
     assert lcp.split is not None
     assert (lcp.split.good, lcp.split.ni_x, lcp.split.poor_x) == (50.0, 50.0, 62.5)
     assert (lcp.split.good_text, lcp.split.ni_text, lcp.split.poor_text) == ("50 %", "12 %", "38 %")
@@ -79,7 +79,7 @@ def test_the_trend_line_breaks_on_days_without_samples() -> None:
     assert ys == sorted(ys, reverse=True)  # higher p75 is drawn higher up
     assert all(chart.plot_top <= y <= chart.plot_bottom for y in ys)
     assert [t.kind for t in chart.thresholds] == ["good", "poor"]
-    assert "latest 5.00 s on 2026-11-23" in chart.description
+    assert "latest 5.00\u00a0s on 2026-11-23" in chart.description
 
 
 def test_a_trend_without_samples_says_so() -> None:
