@@ -1,5 +1,8 @@
 """``POST /rum/v1/{site_key}``: the beacon endpoint (and its CORS preflight).
 
+Mounted at ``/rum/v1`` (Litestar 2.25 cannot route path parameters to an ASGI handler; the
+mount hands over ``/{site_key}/`` as the path).
+
 A plain ASGI handler, because it runs for every page view of every site: it reads the few
 headers it needs in one pass, rejects early (size from ``Content-Length``, unknown site,
 origin, crawler, rate limit, media type) before reading the body, reads at most
