@@ -51,6 +51,7 @@ Row = list[Any]
 DailyKey = tuple[int, date, str, str, str]
 SiteKey = tuple[int, date, str, str]
 WindowKey = tuple[int, date, int, str, str, str]
+"""(site_id, window_end, range_days, device, page, metric)"""
 
 
 # --------------------------------------------------------------------------- writing
@@ -206,8 +207,8 @@ def window_rows(
             site_built = list(built.get(d.site_id, ()))
             for range_days in WINDOW_RANGES:
                 for end in window_ends(d.day, range_days, site_built):
-                    yield (d.site_id, end, range_days, d.page, d.device, d.metric), d
-                    yield (d.site_id, end, range_days, d.page, ALL_DEVICES, d.metric), d
+                    yield (d.site_id, end, range_days, d.device, d.page, d.metric), d
+                    yield (d.site_id, end, range_days, ALL_DEVICES, d.page, d.metric), d
 
     return _merge(keyed())
 
@@ -295,7 +296,7 @@ def build_rows(*, site_id: int, window_end: date, sums: Iterable[Sequence[Any]])
     for page, device, metric, recent, *counters in sums:
         for range_days in (7, 30) if recent else (30,):
             for dev in (device, ALL_DEVICES):
-                key = (site_id, window_end, range_days, page, dev, metric)
+                key = (site_id, window_end, range_days, dev, page, metric)
                 row = rows.get(key)
                 if row is None:
                     rows[key] = [*key, *counters]

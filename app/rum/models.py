@@ -135,7 +135,8 @@ class PageWindow(Base):
     """A page's totals over the ``range_days`` days ending on ``window_end`` (inclusive).
 
     Kept incrementally: every flush adds its deltas, and the window build job adds the
-    earlier days once per ``(site, window_end)``; ``device`` is a class or ``"all"``.
+    earlier days once per ``(site, window_end)``; ``device`` is a class or ``"all"``, and
+    comes before ``page`` in the key so one table of the page is one key range.
     """
 
     __table__ = Table(
@@ -144,8 +145,8 @@ class PageWindow(Base):
         _site_column(),
         Column("window_end", Date, primary_key=True),
         Column("range_days", SmallInteger, primary_key=True),
-        Column("page", String(300), primary_key=True),
         Column("device", String(8), primary_key=True),
+        Column("page", String(300), primary_key=True),
         Column("metric", String(4), primary_key=True),
         *_counter_columns(),
         CheckConstraint("range_days IN (1, 7, 30)", name="range_days"),
@@ -154,8 +155,8 @@ class PageWindow(Base):
     site_id: Mapped[int]
     window_end: Mapped[date]
     range_days: Mapped[int]
-    page: Mapped[str]
     device: Mapped[str]
+    page: Mapped[str]
     metric: Mapped[str]
     n: Mapped[int]
     good: Mapped[int]
