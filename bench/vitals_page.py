@@ -1,0 +1,349 @@
+"""Web Vitals page: server time with 30 days x 500 pages x 5 metrics x 4 devices stored.
+
+    .venv/bin/python -m bench.vitals_page [--db sqlite|postgresql|both] [--loads 50]
+
+Seeds one site through the real write path (``write_deltas`` one flush per day, the window
+build for today, retention pruning the old windows), then times, per range (24 h / 7 d /
+30 d): the page's three query functions together, and the real ``GET /vitals`` page through
+the ASGI app (logged in, template rendered). Figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import re
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time as day_time, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import DatabaseSettings, SchedulerSettings, Settings, TelemetrySettings
+from app.config import TracingSettings
+from app.db import migrate
+from app.db.base import utcnow
+from app.db.engine import create_engine, create_session_factory
+from app.rum import queries
+from app.rum.aggregates import build_windows, delete_expired, write_deltas
+from app.rum.deltas import DEVICES, VitalsDelta
+from app.rum.histogram import BUCKETS, LOW, METRICS, bucket_bounds, rate
+from app.rum.models import PageWindow, Site, SiteDaily, VitalsDaily
+from bench._harness import (
+    command_line,
+    machine_line,
+    markdown_table,
+    now_utc,
+    progress,
+    rewrite_doc_section,
+    versions,
+)
+
+PG_ADMIN_DSN = os.environ.get("VIGIL_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+TYPICAL = {"LCP": 2400.0, "INP": 180.0, "CLS": 0.08, "FCP": 1600.0, "TTFB": 600.0}
+RANGE_NAMES = {1: "24 h", 7: "7 d", 30: "30 d"}
+EMAIL = "bench@example.com"
+PASSWORD = "bench password 123"  # noqa: S105 - a throwaway user in a throwaway database
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class Seeded:
+    site_id: int
+    daily_rows: int
+    site_rows: int
+    window_rows: int
+    write_seconds: float
+    rows_written: int
+    build_seconds: float
+    retention_seconds: float
+    retention_deleted: int
+
+
+def day_deltas(rng: random.Random, site_id: int, day: date, pages: int) -> list[VitalsDelta]:
+    """One day's flush: every page x metric x device, ~20 samples in a few buckets."""
+    deltas = []
+    for page_index in range(pages):
+        page = "/" if page_index == 0 else f"/section-{page_index % 17}/page-{page_index}"
+        for metric in METRICS:
+            centre = _bucket(metric, TYPICAL[metric] * (0.5 + (page_index % 10) / 5))
+            for device in DEVICES:
+                delta = VitalsDelta.empty(
+                    site_id=site_id, day=day, page=page, device=device, metric=metric
+                )
+                for _ in range(rng.randint(5, 25)):
+                    index = min(BUCKETS - 1, max(0, centre + rng.randint(-6, 6)))
+                    lower, upper = bucket_bounds(metric, index)
+                    value = lower if math.isinf(upper) else (lower + upper) / 2
+                    delta.buckets[index] += 1
+                    delta.n += 1
+                    delta.value_sum += value
+                    rating = rate(metric, value)
+                    if rating == "good":
+                        delta.good += 1
+                    elif rating == "poor":
+                        delta.poor += 1
+                    else:
+                        delta.ni += 1
+                deltas.append(delta)
+    return deltas
+
+
+def _bucket(metric: str, value: float) -> int:
+    return 1 + int(math.log(value / LOW[metric]) / math.log(1.1))
+
+
+async def seed(sessions: Sessions, *, days: int, pages: int, today: date) -> Seeded:
+    async with sessions.begin() as session:
+        site = Site(name="Bench", key=secrets.token_hex(8), allowed_origins=[])
+        session.add(site)
+        await session.flush()
+        site_id = site.id
+    rng = random.Random(42)
+    write_seconds = 0.0
+    rows_written = 0
+    for offset in range(days - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        now = datetime.combine(day, day_time(12), tzinfo=UTC)
+        deltas = day_deltas(rng, site_id, day, pages)
+        if day == today:
+            started = time.perf_counter()
+            built = await build_windows(sessions, now=now)
+            build_seconds = time.perf_counter() - started
+            assert built == [site_id], built
+        started = time.perf_counter()
+        await write_deltas(sessions, deltas, now=now)
+        write_seconds += time.perf_counter() - started
+        rows_written += len(deltas) * (1 + 3 * 2)  # daily + window rows before merging
+        if offset % 10 == 0:
+            progress(f"seeded day {days - offset}/{days}")
+    started = time.perf_counter()
+    deleted = await delete_expired(sessions, now=utcnow(), keep_days=30, batch_size=10_000)
+    retention_seconds = time.perf_counter() - started
+    async with sessions() as session:
+        counts = [
+            int(await session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (VitalsDaily, SiteDaily, PageWindow)
+        ]
+    return Seeded(
+        site_id,
+        *counts,
+        write_seconds=write_seconds,
+        rows_written=rows_written,
+        build_seconds=build_seconds,
+        retention_seconds=retention_seconds,
+        retention_deleted=deleted,
+    )
+
+
+async def time_loads(call: Callable[[], Awaitable[object]], loads: int) -> list[float]:
+    for _ in range(3):
+        await call()
+    timings = []
+    for _ in range(loads):
+        started = time.perf_counter()
+        await call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+async def measure(url: str, *, days: int, pages: int, loads: int) -> tuple[Seeded, list[list[Any]]]:
+    engine = create_engine(DatabaseSettings(url=url))
+    await migrate.upgrade(engine)
+    sessions = create_session_factory(engine)
+    today = utcnow().date()
+    seeded = await seed(sessions, days=days, pages=pages, today=today)
+    site_id = seeded.site_id
+    rows: list[list[Any]] = []
+
+    def page_queries(range_days: int, device: str, sort: str) -> Callable[[], Awaitable[object]]:
+        async def run() -> object:
+            await queries.site_summary(
+                sessions, site_id=site_id, range_days=range_days, device=device, today=today
+            )
+            await queries.daily_trend(
+                sessions, site_id=site_id, range_days=range_days, device=device, today=today
+            )
+            return await queries.pages_table(
+                sessions,
+                site_id=site_id,
+                range_days=range_days,
+                device=device,
+                today=today,
+                sort=sort,
+                limit=100,
+            )
+
+        return run
+
+    variants = [(r, "all", "views") for r in (1, 7, 30)] + [(30, "mobile", "LCP")]
+    for range_days, device, sort in variants:
+        table = await page_queries(range_days, device, sort)()
+        assert isinstance(table, queries.PagesTable) and table.total_pages == pages, table
+        timings = await time_loads(page_queries(range_days, device, sort), loads)
+        rows.append(["queries", range_days, device, sort, timings])
+        progress(f"queries {RANGE_NAMES[range_days]} {device} {sort}: p95 {p95(timings):.1f} ms")
+
+    import logging
+
+    from litestar.testing import AsyncTestClient
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    from app.auth.users import create_user
+    from app.main import create_app
+
+    await create_user(sessions, email=EMAIL, password=PASSWORD, role="viewer")
+    settings = Settings(
+        database=DatabaseSettings(url=url, auto_upgrade=False),
+        scheduler=SchedulerSettings(enabled=False),
+        telemetry=TelemetrySettings(tracing=TracingSettings(enabled=False)),
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        login_page = await client.get("/login")
+        token = _CSRF.search(login_page.text)
+        assert token, "no CSRF token on /login"
+        answer = await client.post(
+            "/login",
+            data={"email": EMAIL, "password": PASSWORD, "next": "", "_csrf_token": token[1]},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+        for range_days, device, sort in variants:
+            path = f"/vitals?site={site_id}&range={range_days}&device={device}&sort={sort}"
+
+            async def get(path: str = path) -> object:
+                response = await client.get(path)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET {path}: {response.status_code}")
+                return response
+
+            timings = await time_loads(get, loads)
+            rows.append(["GET /vitals", range_days, device, sort, timings])
+            progress(f"page {path}: p95 {p95(timings):.1f} ms")
+    await engine.dispose()
+    return seeded, rows
+
+
+async def run_database(name: str, args: argparse.Namespace) -> tuple[Seeded, list[list[Any]]]:
+    if name == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            return await measure(url, days=args.days, pages=args.pages, loads=args.loads)
+    database = f"vigil_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        return await measure(
+            f"{base}/{database}", days=args.days, pages=args.pages, loads=args.loads
+        )
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[Any]]]]) -> str:
+    table_rows = []
+    for database, (_seeded, rows) in results.items():
+        for what, range_days, device, sort, timings in rows:
+            table_rows.append(
+                [
+                    database,
+                    what,
+                    f"{RANGE_NAMES[range_days]}, {device}, sort {sort}",
+                    f"{statistics.median(timings):.1f}",
+                    f"**{p95(timings):.1f}**",
+                    f"{max(timings):.1f}",
+                ]
+            )
+    storage_rows = [
+        [
+            database,
+            f"{s.daily_rows:,}",
+            f"{s.site_rows:,}",
+            f"{s.window_rows:,}",
+            f"{s.rows_written / s.write_seconds:,.0f}",
+            f"{s.build_seconds:.2f}",
+            f"{s.retention_deleted:,} in {s.retention_seconds:.1f} s",
+        ]
+        for database, (s, _rows) in results.items()
+    ]
+    sqlite_p95 = [
+        p95(timings)
+        for what, range_days, device, sort, timings in results.get("sqlite", (None, []))[1]
+        if what == "GET /vitals"
+    ]
+    verdict = (
+        f"Goal: p95 server time of the page ≤ 150 ms on SQLite — **{'met' if max(sqlite_p95) <= 150 else 'NOT met'}** "
+        f"(slowest range: {max(sqlite_p95):.1f} ms for the whole page)."
+        if sqlite_p95
+        else ""
+    )
+    return f"""## Web Vitals page
+
+Command: `{command_line()}`  
+Date: {now_utc()}  
+Machine: {machine_line()}  
+Versions: {", ".join(f"{k} {v}" for k, v in versions("sqlalchemy", "aiosqlite", "asyncpg", "litestar").items())}
+
+Data: one site, {args.days} days x {args.pages} pages x 5 metrics x {len(DEVICES)} device classes
+({", ".join(DEVICES)}), 5-25 samples per row, written through `write_deltas` (one flush per
+day), today's window build, then retention (which prunes the windows of past days). Timed
+{args.loads} loads per line after 3 warm-up loads, in one process, no server: *queries* is
+`site_summary` + `daily_trend` + `pages_table(limit=100)` awaited in turn; *GET /vitals* is the
+real page through the ASGI app (Litestar test client, logged in, auth + template + the same
+queries). Milliseconds.
+
+{markdown_table(["database", "what", "range, device, sort", "p50", "p95", "max"], table_rows, "lllrrr")}
+
+{verdict}
+
+Storage after seeding (the pages table reads one `rum_page_windows` row per page and metric,
+2,500 here, instead of summing up to 30 x 4 daily rows each):
+
+{markdown_table(["database", "rum_vitals_daily", "rum_site_daily", "rum_page_windows", "write_deltas rows/s", "window build s", "retention deleted"], storage_rows, "lrrrrrl")}
+
+*write_deltas rows/s* counts daily + window rows per delta before merging (7 per delta);
+*window build* is today's build for the site (one scan of 29 days of daily rows).
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--loads", type=int, default=50)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--pages", type=int, default=500)
+    parser.add_argument("--no-doc", action="store_true", help="print, do not write the doc")
+    args = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    results = {}
+    for database in databases:
+        progress(f"{database}: seeding")
+        results[database] = asyncio.run(run_database(database, args))
+    body = report(args, results)
+    print(body)
+    if not args.no_doc:
+        rewrite_doc_section("vitals_page", body)
+
+
+if __name__ == "__main__":
+    main()
