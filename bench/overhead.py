@@ -1,13 +1,14 @@
 """What Vigil's telemetry costs per request: the same JSON endpoint and HTML page with
 telemetry off and on, against a bare Litestar app, in one run.
 
-    .venv/bin/python -m bench.overhead [--duration 5] [--connections 32] [--repeats 3]
+    .venv/bin/python -m bench.overhead [--duration 4] [--connections 32] [--repeats 3]
 
-Telemetry on is Vigil as shipped: Prometheus metrics, 20 % of traces exported over OTLP/HTTP
-to a closed port, JSON info logs with the access log (written to a file). Each variant is
+Telemetry on: Prometheus metrics, 20 % of traces exported over OTLP/HTTP to a closed port,
+JSON logs at INFO with every request in the access log (written to a file). Each variant is
 served by uvicorn (uvloop, httptools) pinned to CPU 1 and loaded by wrk pinned to CPU 0;
 variants are interleaved (off, on, bare, off, ...) and the median run is reported. The µs a
-request costs is measured separately by awaiting the ASGI app in process. Goal: telemetry on
+request costs is measured separately by awaiting the ASGI app in process (also with one
+telemetry part on at a time, to split the cost). Goal: telemetry on
 keeps ≥ 0.90x the requests/s of telemetry off on both endpoints. If it does not, a cProfile
 of the in-process loop names the functions that cost the most.
 """
