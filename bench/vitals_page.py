@@ -22,16 +22,22 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as day_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import DatabaseSettings, SchedulerSettings, Settings, TelemetrySettings
-from app.config import TracingSettings
+from app.config import (
+    DatabaseSettings,
+    SchedulerSettings,
+    Settings,
+    TelemetrySettings,
+    TracingSettings,
+)
 from app.db import migrate
 from app.db.base import utcnow
 from app.db.engine import create_engine, create_session_factory
@@ -54,7 +60,7 @@ PG_ADMIN_DSN = os.environ.get("VIGIL_TEST_PG_DSN", "postgresql://postgres@127.0.
 TYPICAL = {"LCP": 2400.0, "INP": 180.0, "CLS": 0.08, "FCP": 1600.0, "TTFB": 600.0}
 RANGE_NAMES = {1: "24 h", 7: "7 d", 30: "30 d"}
 EMAIL = "bench@example.com"
-PASSWORD = "bench password 123"  # noqa: S105 - a throwaway user in a throwaway database
+PASSWORD = "bench password 123"  # a throwaway user in a throwaway database
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -139,8 +145,10 @@ async def seed(sessions: Sessions, *, days: int, pages: int, today: date) -> See
             for model in (VitalsDaily, SiteDaily, PageWindow)
         ]
     return Seeded(
-        site_id,
-        *counts,
+        site_id=site_id,
+        daily_rows=counts[0],
+        site_rows=counts[1],
+        window_rows=counts[2],
         write_seconds=write_seconds,
         rows_written=rows_written,
         build_seconds=build_seconds,
@@ -196,7 +204,8 @@ async def measure(url: str, *, days: int, pages: int, loads: int) -> tuple[Seede
     variants = [(r, "all", "views") for r in (1, 7, 30)] + [(30, "mobile", "LCP")]
     for range_days, device, sort in variants:
         table = await page_queries(range_days, device, sort)()
-        assert isinstance(table, queries.PagesTable) and table.total_pages == pages, table
+        assert isinstance(table, queries.PagesTable)
+        assert table.total_pages == pages, table.total_pages
         timings = await time_loads(page_queries(range_days, device, sort), loads)
         rows.append(["queries", range_days, device, sort, timings])
         progress(f"queries {RANGE_NAMES[range_days]} {device} {sort}: p95 {p95(timings):.1f} ms")
@@ -291,18 +300,42 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[
         for what, range_days, device, sort, timings in results.get("sqlite", (None, []))[1]
         if what == "GET /vitals"
     ]
+    worst = max(sqlite_p95, default=0.0)
     verdict = (
-        f"Goal: p95 server time of the page ≤ 150 ms on SQLite — **{'met' if max(sqlite_p95) <= 150 else 'NOT met'}** "
-        f"(slowest range: {max(sqlite_p95):.1f} ms for the whole page)."
+        "Goal: p95 server time of the page ≤ 150 ms on SQLite — "
+        f"**{'met' if worst <= 150 else 'NOT met'}** "
+        f"(slowest GET /vitals line: p95 {worst:.1f} ms)."
         if sqlite_p95
         else ""
     )
+    installed = versions("sqlalchemy", "aiosqlite", "asyncpg", "litestar")
+    header = "  \n".join(
+        [
+            f"Command: `{command_line()}`",
+            f"Date: {now_utc()}",
+            f"Machine: {machine_line()}",
+            "Versions: " + ", ".join(f"{name} {version}" for name, version in installed.items()),
+        ]
+    )
+    timing_table = markdown_table(
+        ["database", "what", "range, device, sort", "p50", "p95", "max"], table_rows, "lllrrr"
+    )
+    storage_table = markdown_table(
+        [
+            "database",
+            "rum_vitals_daily",
+            "rum_site_daily",
+            "rum_page_windows",
+            "write_deltas rows/s",
+            "window build s",
+            "retention deleted",
+        ],
+        storage_rows,
+        "lrrrrrl",
+    )
     return f"""## Web Vitals page
 
-Command: `{command_line()}`  
-Date: {now_utc()}  
-Machine: {machine_line()}  
-Versions: {", ".join(f"{k} {v}" for k, v in versions("sqlalchemy", "aiosqlite", "asyncpg", "litestar").items())}
+{header}
 
 Data: one site, {args.days} days x {args.pages} pages x 5 metrics x {len(DEVICES)} device classes
 ({", ".join(DEVICES)}), 5-25 samples per row, written through `write_deltas` (one flush per
@@ -312,14 +345,14 @@ day), today's window build, then retention (which prunes the windows of past day
 real page through the ASGI app (Litestar test client, logged in, auth + template + the same
 queries). Milliseconds.
 
-{markdown_table(["database", "what", "range, device, sort", "p50", "p95", "max"], table_rows, "lllrrr")}
+{timing_table}
 
 {verdict}
 
-Storage after seeding (the pages table reads one `rum_page_windows` row per page and metric,
-2,500 here, instead of summing up to 30 x 4 daily rows each):
+Storage after seeding (the pages table ranks pages from one narrow `rum_page_windows` row per
+page and metric, then reads the 106-column rows of the pages shown only):
 
-{markdown_table(["database", "rum_vitals_daily", "rum_site_daily", "rum_page_windows", "write_deltas rows/s", "window build s", "retention deleted"], storage_rows, "lrrrrrl")}
+{storage_table}
 
 *write_deltas rows/s* counts daily + window rows per delta before merging (7 per delta);
 *window build* is today's build for the site (one scan of 29 days of daily rows).
