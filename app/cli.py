@@ -88,6 +88,7 @@ async def _prepare_database(settings: Settings) -> None:
     from app.auth.users import ensure_admin
     from app.db import migrate
     from app.db.engine import create_engine, create_session_factory
+    from app.rum.sites import ensure_demo_site
 
     engine = create_engine(settings.database)
     try:
@@ -96,9 +97,10 @@ async def _prepare_database(settings: Settings) -> None:
         elif not await migrate.is_at_head(engine):
             click.echo("vigil: database schema is not current; run `vigil db upgrade`", err=True)
             return
+        sessions = create_session_factory(engine)
         email = os.environ.get("VIGIL_ADMIN_EMAIL", settings.auth.admin_email)
         password = await ensure_admin(
-            create_session_factory(engine),
+            sessions,
             email=email,
             password=os.environ.get("VIGIL_ADMIN_PASSWORD") or None,
         )
@@ -109,6 +111,12 @@ async def _prepare_database(settings: Settings) -> None:
                 f"    e-mail:   {email}\n"
                 f"    password: {password}\n"
                 "  This password is shown once.\n"
+            )
+        demo = await ensure_demo_site(sessions, public_url=settings.server.public_url)
+        if demo is not None:
+            click.echo(
+                f"  Demo site created: paste its tag from {settings.server.public_url}"
+                f"/vitals/sites/{demo.id} into a page served from {settings.server.public_url}.\n"
             )
     finally:
         await engine.dispose()

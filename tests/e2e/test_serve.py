@@ -33,6 +33,7 @@ def test_fresh_start_serves_health_readiness_and_metrics(tmp_path: Path) -> None
     output = server.output()
     assert "Admin account created" in output
     assert "password:" in output
+    assert "Demo site created" in output
     assert "Application shutdown complete." in output
     # uvicorn re-raises the SIGTERM it handled, after a clean shutdown
     assert server.process.returncode in (0, -signal.SIGTERM)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
-from telemetry_receivers import Received
+from tests.integration.telemetry.telemetry_receivers import Received
 
 from app.telemetry.tracing import inject_traceparent, traced_async_client
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from litestar.testing import TestClient
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from prometheus_client import CollectorRegistry
-from telemetry_receivers import Received
+from tests.integration.telemetry.telemetry_receivers import Received
 
 from app.config import LoggingSettings, TelemetrySettings, TracingSettings
 from app.telemetry.setup import Telemetry, setup_telemetry
