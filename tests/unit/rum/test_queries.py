@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 
 import pytest
 
-from app.rum.histogram import BUCKETS, bucket_index
-from app.rum.queries import Totals, page_rows, page_views, rank_pages, summarize, trend
+from app.rum.histogram import BUCKETS, METRICS, bucket_index, quantile
+from app.rum.queries import (
+    Totals,
+    p75_of,
+    page_rows,
+    page_views,
+    rank_pages,
+    summarize,
+    trend,
+)
 
 
 def counters(metric: str, values: list[float], good: int, ni: int, poor: int) -> list[float]:
@@ -86,3 +95,14 @@ def test_page_rows_keep_the_given_order_and_fill_missing_metrics() -> None:
     assert table[0].metrics["CLS"].rating == "poor"
     assert table[1].metrics["INP"].n == 0
     assert table[1].metrics["INP"].p75 is None
+
+
+def test_fast_p75_equals_histogram_quantile() -> None:
+    rng = random.Random(3)
+    for metric in METRICS:
+        for _ in range(300):
+            counts = [rng.choice([0, 0, 0, 1, 2, 7]) for _ in range(BUCKETS)]
+            assert p75_of(metric, counts) == quantile(metric, counts)
+        assert p75_of(metric, [0] * BUCKETS) is None
+        last = [0] * (BUCKETS - 1) + [4]
+        assert p75_of(metric, last) == quantile(metric, last)
