@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import math
 import os
+import platform
 import random
 import re
 import secrets
@@ -48,7 +49,7 @@ from app.rum.histogram import BUCKETS, LOW, METRICS, bucket_bounds, rate
 from app.rum.models import PageWindow, Site, SiteDaily, VitalsDaily
 from bench._harness import (
     command_line,
-    machine_line,
+    cpu_model,
     markdown_table,
     now_utc,
     progress,
@@ -313,7 +314,7 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[
         [
             f"Command: `{command_line()}`",
             f"Date: {now_utc()}",
-            f"Machine: {machine_line()}",
+            f"Machine: {machine()}",
             "Versions: " + ", ".join(f"{name} {version}" for name, version in installed.items()),
         ]
     )
@@ -357,6 +358,16 @@ page and metric, then reads the 106-column rows of the pages shown only):
 *write_deltas rows/s* counts daily + window rows per delta before merging (7 per delta);
 *window build* is today's build for the site (one scan of 29 days of daily rows).
 """
+
+
+def machine() -> str:
+    """Cores, CPU, Python and the load average: this benchmark pins nothing and runs no wrk."""
+    load1, load5, _ = os.getloadavg()
+    return (
+        f"{os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, "
+        f"one process, not pinned; load average at the end {load1:.2f} / {load5:.2f} "
+        "(1 / 5 min)"
+    )
 
 
 def main() -> None:
