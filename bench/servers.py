@@ -152,25 +152,32 @@ def load_server(
     return results
 
 
+SWITCH_RATIO = 1.10
+"""How much faster on the beacon POST (without a worse p99) the other server must be to
+justify switching `vigil serve` to it."""
+
+
 def verdict(rps: dict[str, dict[str, float]], p99: dict[str, dict[str, float]]) -> str:
-    """Which server to use: the beacon POST is Vigil's hot path, so it decides unless the
-    other server wins both workloads."""
-    post, get_ = WORKLOADS[1].name, WORKLOADS[0].name
-    post_winner = max(SERVERS, key=lambda s: rps[s][post])
-    other = next(s for s in SERVERS if s != post_winner)
-    get_winner = max(SERVERS, key=lambda s: rps[s][get_])
-    lines = [
-        f"On the beacon POST {post_winner} serves {rps[post_winner][post] / rps[other][post]:.2f}x "
-        f"the requests/s of {other} (p99 {p99[post_winner][post]:.1f} ms vs "
-        f"{p99[other][post]:.1f} ms); on the bodiless GET {get_winner} is ahead "
-        f"({rps[get_winner][get_] / rps[next(s for s in SERVERS if s != get_winner)][get_]:.2f}x).",
-        f"Choice: **{post_winner}** for `vigil serve` — the request Vigil receives most is the "
-        "beacon POST (every page view of every monitored site), so it decides; the GETs are "
-        "people's dashboard pages, a few per minute.",
-    ]
-    if post_winner != CURRENT_SERVER:
-        lines.append(f"`vigil serve` runs {CURRENT_SERVER} today: switch it.")
-    return " ".join(lines)
+    """Keep the current server unless the other is clearly better on the beacon POST,
+    Vigil's hot path: ``SWITCH_RATIO`` x its requests/s and no worse p99."""
+    get_, post = WORKLOADS[0].name, WORKLOADS[1].name
+    current = CURRENT_SERVER
+    other = next(s for s in SERVERS if s != current)
+    post_ratio = rps[other][post] / rps[current][post]
+    switch = post_ratio >= SWITCH_RATIO and p99[other][post] <= p99[current][post]
+    choice = other if switch else current
+    text = (
+        f"On the beacon POST {other} serves {post_ratio:.2f}x the requests/s of {current} "
+        f"(p99 {p99[other][post]:.1f} ms vs {p99[current][post]:.1f} ms); on the bodiless GET "
+        f"{rps[other][get_] / rps[current][get_]:.2f}x (p99 {p99[other][get_]:.1f} ms vs "
+        f"{p99[current][get_]:.1f} ms). Choice: **{choice}** for `vigil serve`: the request "
+        "Vigil receives most is the beacon POST (every page view of every monitored site), so "
+        f"it decides, and a switch needs ≥ {SWITCH_RATIO:.2f}x its requests/s with no worse "
+        "p99; the GETs are people's dashboard pages, a few per minute."
+    )
+    if switch:
+        text += f" `vigil serve` runs {current} today: switch it."
+    return text
 
 
 def report(
