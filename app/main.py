@@ -29,7 +29,7 @@ from app.rum.api import site_api_routes
 from app.rum.ingest import RumIngest
 from app.rum.jobs import register_jobs as register_rum_jobs
 from app.rum.pages import rum_page_routes
-from app.rum.routes import rum_routes
+from app.rum.routes import IngestFastPath
 from app.scheduler import LeaderScheduler
 from app.telemetry import instrument_engine, setup_telemetry
 from app.ui.routes import ui_routes
@@ -106,7 +106,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ui_routes,
             *site_api_routes,
             *rum_page_routes,
-            *rum_routes(rum),
         ],
         plugins=[AuthPlugin(settings.auth, sessions)],
         lifespan=[lifespan],
@@ -126,6 +125,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Measure and trace around the router, as Litestar's own OpenTelemetry plugin does, so
-    # requests that match no route (404s from scanners) are counted too.
-    app.asgi_handler = cast("ASGIApp", telemetry.wrap(cast("Any", app.asgi_handler)))
+    # requests that match no route (404s from scanners) are counted too; beacons are served
+    # in front of the router (see IngestFastPath).
+    app.asgi_handler = cast(
+        "ASGIApp", telemetry.wrap(cast("Any", IngestFastPath(app.asgi_handler, rum)))
+    )
     return app

@@ -112,14 +112,22 @@ def normalise_origin(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
 
 
+class SitesUnavailable(Exception):
+    """The site is not cached and the database could not be asked: answer 503, not 404."""
+
+
 class SiteDirectory:
-    """Sites by key, loaded whole from the database (sites are few)."""
+    """Sites by key, loaded whole from the database (sites are few).
+
+    Known sites keep being served from the cache while the database is down.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._by_key: dict[str, KnownSite] = {}
         self._by_id: dict[int, KnownSite] = {}
         self._loaded_at = -float("inf")
+        self._reload_failed = False
         self._lock = asyncio.Lock()
 
     def cached(self, key: str) -> KnownSite | None:
@@ -134,16 +142,20 @@ class SiteDirectory:
         site = self._by_key.get(key)
         if site is not None:
             return site
-        if time.monotonic() - self._loaded_at < SITE_MISS_RELOAD_SECONDS:
-            return None
         async with self._lock:
             if time.monotonic() - self._loaded_at >= SITE_MISS_RELOAD_SECONDS:
-                await self.reload()
+                try:
+                    await self.reload()
+                except Exception as exc:
+                    raise SitesUnavailable from exc
+        if self._reload_failed:
+            raise SitesUnavailable
         return self._by_key.get(key)
 
     async def reload(self) -> None:
         """Replace the cache with the sites in the database (kept as it was on error)."""
         self._loaded_at = time.monotonic()  # also on failure: a down DB is not hammered
+        self._reload_failed = True
         async with self._sessions() as session:
             rows = (
                 await session.execute(
@@ -156,6 +168,7 @@ class SiteDirectory:
             sites.append(KnownSite(site_id, key, origins, "*" in origins, page_cap))
         self._by_key = {site.key: site for site in sites}
         self._by_id = {site.id: site for site in sites}
+        self._reload_failed = False
 
 
 def is_bot(user_agent: str, *, pattern: re.Pattern[str] | None = None) -> bool:

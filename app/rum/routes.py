@@ -1,7 +1,6 @@
 """``POST /rum/v1/{site_key}``: the beacon endpoint (and its CORS preflight).
 
-Mounted at ``/rum/v1`` (Litestar 2.25 cannot route path parameters to an ASGI handler; the
-mount hands over ``/{site_key}/`` as the path).
+Served by :class:`IngestFastPath` in front of Litestar's router.
 
 A plain ASGI handler, because it runs for every page view of every site: it reads the few
 headers it needs in one pass, rejects early (size from ``Content-Length``, unknown site,
@@ -24,38 +23,62 @@ Responses never set a cookie; cookies and the client address are never read.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Final, cast
 
-from litestar import asgi
-from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from litestar.enums import ScopeType
 from litestar.serialization import encode_json
-from litestar.types import HTTPScope, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
-from app.auth.principal import PUBLIC
 from app.db.base import utcnow
-from app.rum.ingest import UNKNOWN, KnownSite, Outcome, RumIngest
+from app.rum.ingest import UNKNOWN, KnownSite, Outcome, RumIngest, SitesUnavailable
 from app.rum.schemas import BeaconError, decode_beacon
 
-INGEST_PATH: Final = "/rum/v1"
-"""Mounted: the site key is the rest of the path (``/rum/v1/{site_key}``)."""
+INGEST_PREFIX: Final = "/rum/v1/"
+INGEST_TEMPLATE: Final = "/rum/v1/{site_key}"
 ACCEPTED_MEDIA_TYPES: Final = frozenset({b"text/plain", b"application/json"})
 PREFLIGHT_MAX_AGE: Final = b"86400"
+RETRY_AFTER_UNAVAILABLE: Final = b"5"
 
 _BASE_HEADERS: Final[list[tuple[bytes, bytes]]] = [
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
 ]
+log = logging.getLogger(__name__)
 
 
-def rum_routes(ingest: RumIngest) -> list[ASGIRouteHandler]:
-    """The ingest route, bound to this app's :class:`RumIngest`."""
+class IngestFastPath:
+    """Serves ``/rum/v1/{site_key}`` in front of the app's router; the rest goes to ``app``.
 
-    @asgi(INGEST_PATH, opt=PUBLIC, is_mount=True, copy_scope=False, name="rum:ingest")
-    async def rum_ingest(scope: Scope, receive: Receive, send: Send) -> None:
-        await _handle(ingest, scope, receive, send)
+    The beacon needs none of the app's middleware (sessions, login, CSRF), and it is the
+    request Vigil gets most, so it skips the router and those layers (see
+    docs/performance.md). The telemetry middleware wraps this, so beacons are measured and
+    traced like every other request, under the route ``/rum/v1/{site_key}``.
+    """
 
-    return [rum_ingest]
+    __slots__ = ("app", "ingest")
+
+    def __init__(self, app: ASGIApp, ingest: RumIngest) -> None:
+        self.app = app
+        self.ingest = ingest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or not scope["path"].startswith(INGEST_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        scope["path_template"] = INGEST_TEMPLATE
+        try:
+            await _handle(self.ingest, scope, receive, send)
+        except SitesUnavailable:
+            # The site lookup could not reach the database: try again later, nothing lost.
+            log.warning("beacon refused: its site is not cached and the database is down")
+            await _respond(
+                send,
+                503,
+                "temporarily unavailable",
+                extra=[(b"retry-after", RETRY_AFTER_UNAVAILABLE)],
+            )
 
 
 async def _handle(ingest: RumIngest, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,7 +106,7 @@ async def _handle(ingest: RumIngest, scope: Scope, receive: Receive, send: Send)
         await _respond(send, 413, f"body larger than {max_bytes} bytes")
         return
 
-    key = scope["path"].strip("/")  # the mount leaves "/{site_key}/"
+    key = scope["path"][len(INGEST_PREFIX) :].strip("/")
     site = None
     if key and "/" not in key:
         site = ingest.sites.cached(key) or await ingest.sites.get(key)

@@ -21,7 +21,6 @@ PUBLIC_PATHS = {
     "/metrics",  # guarded by its own bearer token / loopback check
     "/static/{file_path:path}",
     "/login",
-    "/rum/v1",  # beacon ingest, mounted as /rum/v1/{site_key}: the key and Origin decide
 }
 DUMMY = {"int": "1", "str": "x", "path": "x", "uuid": str(uuid.uuid4()), "float": "1.5"}
 PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
