@@ -13,11 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import RumSettings, Settings
+from app.main import create_app
 from app.rum.deltas import OTHER_PAGE
 from app.rum.ingest import RumIngest
 from app.rum.models import Site, VitalsDaily
 from app.rum.ratelimit import SiteRateLimiter
 from tests.conftest import make_settings
+from tests.support.server import free_port
 
 KEY = "k" * 16
 ORIGIN = "https://shop.example.com"
@@ -265,3 +267,33 @@ async def test_a_flush_that_fails_keeps_the_events_for_the_next_one(
     rum.sessions = real_sessions
     assert flush(client, rum) == 2
     assert await stored(sessions) == (2, 2)
+
+
+# The route is served in front of the router (IngestFastPath).
+
+
+async def test_beacons_are_measured_under_the_route_template(client: Any) -> None:
+    assert (await client.post(URL, content=beacon(), headers=HEADERS)).status_code == 202
+    registry = client.app.state.telemetry.registry
+    routes = {
+        sample.labels["route"]
+        for family in registry.collect()
+        if family.name == "vigil_http_requests"
+        for sample in family.samples
+    }
+    assert "/rum/v1/{site_key}" in routes
+    assert not any(KEY in route for route in routes)
+
+
+async def test_unreachable_database_answers_503_not_500() -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    async with AsyncTestClient(create_app(make_settings(url))) as client:
+        response = await client.post(URL, content=beacon(), headers=HEADERS)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == "temporarily unavailable"
+
+
+async def test_other_paths_still_reach_the_router(client: Any) -> None:
+    assert (await client.get("/rum/v2/whatever")).status_code in (303, 404)
+    assert (await client.get("/healthz")).status_code == 200
