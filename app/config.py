@@ -119,13 +119,38 @@ class RetentionSettings(_Section):
     """Rows deleted per statement, so no delete holds a lock for long."""
 
 
+BOT_USER_AGENTS = (
+    r"(?<!cu)bot[/;\-_ )]",  # not the CUBOT phone brand
+    r"(?<!cu)bot$",
+    "crawl",
+    "spider",
+    "slurp",
+    "headless",
+    "lighthouse",
+    "pagespeed",
+    "pingdom",
+    "uptime",
+    "facebookexternalhit",
+    "preview",
+    "phantomjs",
+    "python-",
+    "curl/",
+    "wget/",
+    "go-http-client",
+)
+
+
 class RumSettings(_Section):
     flush_interval_seconds: PositiveFloat = 2.0
     """How often accumulated Web Vitals are written to the database."""
     max_body_bytes: PositiveInt = 65_536
     """Largest beacon body accepted; larger gets 413."""
-    max_pages_per_site: PositiveInt = 500
-    """Distinct pages kept per site and day; the rest count as (other)."""
+    rate_limit_per_second: PositiveFloat = 500.0
+    """Beacons accepted per second per site and replica; more get 429."""
+    rate_limit_burst: PositiveFloat = 1000.0
+    """Beacons a site may send at once above that rate."""
+    bot_user_agents: list[str] = msgspec.field(default_factory=lambda: list(BOT_USER_AGENTS))
+    """Regular expressions (case-insensitive) for crawler user agents: answered 202, dropped."""
 
 
 class AlertsSettings(_Section):
@@ -213,9 +238,18 @@ _UNKNOWN_RE = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 
 def _convert(raw: dict[str, Any]) -> Settings:
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(_explain(str(exc), raw)) from None
+    for index, pattern in enumerate(settings.rum.bot_user_agents):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"rum.bot_user_agents[{index}]: expected a regular expression, "
+                f"got {pattern!r} ({exc})"
+            ) from None
+    return settings
 
 
 def _explain(message: str, raw: dict[str, Any]) -> str:

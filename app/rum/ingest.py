@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from sqlalchemy import select
 
+from app.config import BOT_USER_AGENTS, RumSettings
 from app.db.base import utcnow
 from app.rum.accumulator import Accumulator
 from app.rum.canonical import canonical_page, device_class
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from app.config import RumSettings
-
 log = logging.getLogger(__name__)
 
 SITE_REFRESH_SECONDS: Final = 30.0
@@ -51,28 +50,6 @@ SITE_MISS_RELOAD_SECONDS: Final = 5.0
 """Least time between two reloads caused by an unknown key (negative caching)."""
 SHUTDOWN_FLUSH_ATTEMPTS: Final = 3
 """Flushes tried on shutdown before pending events are given up (and logged)."""
-
-BOT_USER_AGENTS: Final[tuple[str, ...]] = (
-    r"(?<!cu)bot[/;\-_ )]",  # not the CUBOT phone brand
-    r"(?<!cu)bot$",
-    r"crawl",
-    r"spider",
-    r"slurp",
-    r"headless",
-    r"lighthouse",
-    r"pagespeed",
-    r"pingdom",
-    r"uptime",
-    r"facebookexternalhit",
-    r"preview",
-    r"phantomjs",
-    r"python-",
-    r"curl/",
-    r"wget/",
-    r"go-http-client",
-)
-"""Case-insensitive patterns of crawler / synthetic user agents whose beacons are dropped
-(answered 202, counted as ``bot``). Candidate setting: ``rum.bot_user_agents``."""
 
 MAX_REMEMBERED_USER_AGENTS: Final = 10_000
 """User agents whose bot verdict is cached (the regex costs ~50 µs on a long UA)."""
@@ -181,6 +158,7 @@ def bot_pattern(patterns: Sequence[str]) -> re.Pattern[str]:
 
 
 _BOT_PATTERN: Final = bot_pattern(BOT_USER_AGENTS)
+"""The default crawler patterns, for :func:`is_bot` without settings."""
 
 
 class RumIngest:
@@ -193,17 +171,18 @@ class RumIngest:
         *,
         events_counter: Counter,
         limiter: SiteRateLimiter | None = None,
-        bot_user_agents: Sequence[str] = BOT_USER_AGENTS,
     ) -> None:
         self.settings = settings
         self.max_body_bytes = settings.max_body_bytes
         self.sessions = sessions
         self.sites = SiteDirectory(sessions)
-        self.limiter = limiter or SiteRateLimiter()
+        self.limiter = limiter or SiteRateLimiter(
+            rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        )
         self.accumulator = Accumulator(on_dropped=self._count_dropped)
         self._events = events_counter
         self._children: dict[tuple[str, str, str], Counter] = {}
-        self._bots = bot_pattern(bot_user_agents)
+        self._bots = bot_pattern(settings.bot_user_agents)
         self._bot_verdicts: dict[str, bool] = {}
         self._task: asyncio.Task[None] | None = None
 

@@ -36,7 +36,7 @@ def test_every_example_key_has_a_comment() -> None:
     lines = EXAMPLE.read_text().splitlines()
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#") or stripped.endswith(":"):
+        if not stripped or stripped.startswith(("#", "- ")) or stripped.endswith(":"):
             continue
         assert "#" in line or lines[number - 1].strip().startswith("#"), line
 
@@ -108,3 +108,10 @@ def test_unreadable_and_malformed_files_are_clear_errors(tmp_path: Path) -> None
 def test_section_given_a_scalar_is_an_error() -> None:
     with pytest.raises(ConfigError, match="server: expected a mapping of keys"):
         load_settings(environ={"VIGIL_SERVER": "8000"})
+
+
+def test_bad_bot_pattern_names_its_index(tmp_path: Path) -> None:
+    path = tmp_path / "vigil.yaml"
+    path.write_text('rum:\n  bot_user_agents: ["crawl", "(unclosed"]\n')
+    with pytest.raises(ConfigError, match=r"^rum\.bot_user_agents\[1\]: expected a regular"):
+        load_settings(path, environ={})
