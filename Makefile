@@ -18,8 +18,11 @@ lint: deps
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app
 
-bench: deps system-deps
+bench: deps system-deps  ## Run every benchmark; each rewrites its section of docs/performance.md
+	$(UV) run --frozen python -m bench.servers
 	$(UV) run --frozen python -m bench.overhead
+	$(UV) run --frozen python -m bench.rum_ingest
+	$(UV) run --frozen python -m bench.vitals_page
 
 deps:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
