@@ -103,7 +103,6 @@ def setup_telemetry(
     tracing = build_tracing(
         enabled=tracing_settings.enabled,
         endpoint=tracing_settings.endpoint,
-        sample_rate=tracing_settings.sample_rate,
         export_timeout_seconds=tracing_settings.export_timeout_seconds,
         version=version,
         environment=environment,
@@ -114,6 +113,7 @@ def setup_telemetry(
         tracer=tracing.tracer if tracing.enabled else None,
         access_log=settings.logging.access_log,
         slow_request_seconds=settings.logging.slow_request_seconds,
+        sample_rate=settings.tracing.sample_rate,
     )
     return Telemetry(
         settings=settings,

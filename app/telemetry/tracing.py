@@ -22,7 +22,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
@@ -173,14 +173,17 @@ def build_tracing(
     *,
     enabled: bool,
     endpoint: str,
-    sample_rate: float,
     export_timeout_seconds: float,
     version: str,
     environment: str,
     service_name: str = "vigil",
     exporter: SpanExporter | None = None,
 ) -> Tracing:
-    """Build a provider with ParentBased(TraceIdRatioBased) sampling and OTLP/HTTP export.
+    """Build a provider with OTLP/HTTP export and parent-based sampling.
+
+    Roots are always sampled by the provider: the HTTP middleware decides at the configured
+    sample rate *before* creating a span (see ``HttpInstrumentation.start_server_span``),
+    so unsampled requests cost no SDK span; background jobs, a few a minute, are all traced.
 
     ``exporter`` replaces the OTLP exporter (tests, other backends). Disabled or invalid
     configuration returns a no-op tracer and no provider.
@@ -215,7 +218,7 @@ def build_tracing(
     )
     provider = TracerProvider(
         resource=resource,
-        sampler=ParentBased(TraceIdRatioBased(sample_rate)),
+        sampler=ParentBased(ALWAYS_ON),
         shutdown_on_exit=False,
     )
     processor = BatchSpanProcessor(wrapped, export_timeout_millis=export_timeout_seconds * 1000)
