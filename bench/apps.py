@@ -17,10 +17,19 @@ from litestar.exceptions import ValidationException
 if TYPE_CHECKING:
     from app.config import Settings
 
-AppName = Literal["bare", "vigil-off", "vigil-on", "vigil-metrics", "vigil-tracing", "vigil-logs"]
+AppName = Literal[
+    "bare",
+    "vigil-off",
+    "vigil-on",
+    "vigil-on-access-all",
+    "vigil-metrics",
+    "vigil-tracing",
+    "vigil-logs",
+]
 APP_NAMES: tuple[AppName, ...] = (
     "vigil-off",
     "vigil-on",
+    "vigil-on-access-all",
     "bare",
     "vigil-metrics",
     "vigil-tracing",
@@ -29,9 +38,10 @@ APP_NAMES: tuple[AppName, ...] = (
 TELEMETRY_PARTS: dict[AppName, frozenset[str]] = {
     "vigil-off": frozenset(),
     "vigil-on": frozenset({"metrics", "tracing", "logs"}),
+    "vigil-on-access-all": frozenset({"metrics", "tracing", "logs", "access-all"}),
     "vigil-metrics": frozenset({"metrics"}),
     "vigil-tracing": frozenset({"tracing"}),
-    "vigil-logs": frozenset({"logs"}),
+    "vigil-logs": frozenset({"logs", "access-all"}),
 }
 """What each Vigil variant switches on; the one-part variants show each part's cost."""
 
@@ -120,7 +130,8 @@ bare_app = Litestar(
 def vigil_settings(*, parts: frozenset[str], db_url: str, otlp_endpoint: str) -> Settings:
     """Vigil's settings for a benchmark: scheduler off, migrations done beforehand, and each
     telemetry part on or off: ``metrics``; ``tracing`` (20 % of traces to ``otlp_endpoint``);
-    ``logs`` (JSON at INFO, every request in the access log; else WARNING, no access log)."""
+    ``logs`` (JSON at INFO with the shipped ``access_log: errors``; else WARNING, no access
+    log); ``access-all`` (every request in the access log)."""
     from app.config import Settings
 
     logs = "logs" in parts
@@ -132,7 +143,7 @@ def vigil_settings(*, parts: frozenset[str], db_url: str, otlp_endpoint: str) ->
             "logging": {
                 "level": "INFO" if logs else "WARNING",
                 "format": "json",
-                "access_log": "all" if logs else "off",
+                "access_log": "all" if "access-all" in parts else "errors" if logs else "off",
             },
             "metrics": {"enabled": "metrics" in parts},
             "tracing": {

@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.vitals_page [--db sqlite|postgresql|both] [--loads 50]
 
 Seeds one site through the real write path (``write_deltas`` one flush per day, the window
-build for today, retention pruning the old windows), then times, per range (24 h / 7 d /
-30 d): the page's three query functions together, and the real ``GET /vitals`` page through
-the ASGI app (logged in, template rendered). Figures go to docs/performance.md.
+build for today with another engine flushing meanwhile, retention pruning the old windows),
+then times, per range (24 h / 7 d / 30 d): the page's three query functions together, and
+the real ``GET /vitals`` page through the ASGI app (logged in, template rendered). Figures go
+to docs/performance.md.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import (
@@ -68,6 +69,17 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass
+class BuildTiming:
+    seconds: float
+    """Today's build, from the call to its return."""
+    lock_seconds: list[float]
+    """Each write transaction of the build (lock or claim to commit / rollback)."""
+    flushes: int
+    flush_max_seconds: float
+    """Longest of the flushes of today's deltas that a second engine ran meanwhile."""
+
+
+@dataclass
 class Seeded:
     site_id: int
     daily_rows: int
@@ -75,7 +87,7 @@ class Seeded:
     window_rows: int
     write_seconds: float
     rows_written: int
-    build_seconds: float
+    build: BuildTiming
     retention_seconds: float
     retention_deleted: int
 
@@ -113,7 +125,60 @@ def _bucket(metric: str, value: float) -> int:
     return 1 + int(math.log(value / LOW[metric]) / math.log(1.1))
 
 
-async def seed(sessions: Sessions, *, days: int, pages: int, today: date) -> Seeded:
+async def timed_build(sessions: Sessions, url: str, *, site_id: int, now: datetime) -> BuildTiming:
+    """Today's window build while a second engine flushes one of today's deltas every 20 ms
+    (the accumulators of other replicas), timing the build's write transactions."""
+    engine = sessions.kw["bind"].sync_engine
+    spans: list[float] = []
+    opened: list[float] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        lock = "FOR NO KEY UPDATE" in statement or "INSERT INTO rum_window_builds" in statement
+        if lock and not opened:
+            opened.append(time.perf_counter())
+
+    def on_end(_conn: Any) -> None:
+        if opened:
+            spans.append(time.perf_counter() - opened.pop())
+
+    other = create_engine(DatabaseSettings(url=url))
+    flusher = create_session_factory(other)
+    waits: list[float] = []
+    building = True
+
+    async def flush_meanwhile() -> None:
+        rng = random.Random(7)
+        while building:
+            delta = day_deltas(rng, site_id, now.date(), 1)[0]
+            started = time.perf_counter()
+            await write_deltas(flusher, [delta], now=now)
+            waits.append(time.perf_counter() - started)
+            await asyncio.sleep(0.02)
+
+    events: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", on_statement),
+        ("commit", on_end),
+        ("rollback", on_end),
+    ]
+    for name, listener in events:
+        event.listen(engine, name, listener)
+    flushing = asyncio.create_task(flush_meanwhile())
+    try:
+        await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        built = await build_windows(sessions, now=now)
+        seconds = time.perf_counter() - started
+        assert built == [site_id], built
+    finally:
+        building = False
+        await flushing
+        for name, listener in events:
+            event.remove(engine, name, listener)
+        await other.dispose()
+    return BuildTiming(seconds, spans, len(waits), max(waits, default=0.0))
+
+
+async def seed(sessions: Sessions, url: str, *, days: int, pages: int, today: date) -> Seeded:
     async with sessions.begin() as session:
         site = Site(name="Bench", key=secrets.token_hex(8), allowed_origins=[])
         session.add(site)
@@ -127,10 +192,7 @@ async def seed(sessions: Sessions, *, days: int, pages: int, today: date) -> See
         now = datetime.combine(day, day_time(12), tzinfo=UTC)
         deltas = day_deltas(rng, site_id, day, pages)
         if day == today:
-            started = time.perf_counter()
-            built = await build_windows(sessions, now=now)
-            build_seconds = time.perf_counter() - started
-            assert built == [site_id], built
+            build = await timed_build(sessions, url, site_id=site_id, now=now)
         started = time.perf_counter()
         await write_deltas(sessions, deltas, now=now)
         write_seconds += time.perf_counter() - started
@@ -152,7 +214,7 @@ async def seed(sessions: Sessions, *, days: int, pages: int, today: date) -> See
         window_rows=counts[2],
         write_seconds=write_seconds,
         rows_written=rows_written,
-        build_seconds=build_seconds,
+        build=build,
         retention_seconds=retention_seconds,
         retention_deleted=deleted,
     )
@@ -178,7 +240,7 @@ async def measure(url: str, *, days: int, pages: int, loads: int) -> tuple[Seede
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
     today = utcnow().date()
-    seeded = await seed(sessions, days=days, pages=pages, today=today)
+    seeded = await seed(sessions, url, days=days, pages=pages, today=today)
     site_id = seeded.site_id
     rows: list[list[Any]] = []
 
@@ -291,7 +353,9 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[
             f"{s.site_rows:,}",
             f"{s.window_rows:,}",
             f"{s.rows_written / s.write_seconds:,.0f}",
-            f"{s.build_seconds:.2f}",
+            f"{s.build.seconds:.2f}",
+            f"{max(s.build.lock_seconds):.2f} ({len(s.build.lock_seconds)})",
+            f"{s.build.flush_max_seconds:.2f} ({s.build.flushes})",
             f"{s.retention_deleted:,} in {s.retention_seconds:.1f} s",
         ]
         for database, (s, _rows) in results.items()
@@ -329,10 +393,12 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[
             "rum_page_windows",
             "write_deltas rows/s",
             "window build s",
+            "build write transaction s",
+            "longest flush meanwhile s",
             "retention deleted",
         ],
         storage_rows,
-        "lrrrrrl",
+        "lrrrrrrrl",
     )
     return f"""## Web Vitals page
 
@@ -356,7 +422,12 @@ page and metric, then reads the 106-column rows of the pages shown only):
 {storage_table}
 
 *write_deltas rows/s* counts daily + window rows per delta before merging (7 per delta);
-*window build* is today's build for the site (one scan of 29 days of daily rows).
+*window build* is today's build for the site (29 days of daily rows summed outside any write
+transaction); *build write transaction* is its transaction that claims the build and writes
+the windows, the only part that holds SQLite's write lock or the site row's lock on
+PostgreSQL (in brackets: transactions, > 1 when a flush changed days it had read); *longest
+flush meanwhile* is the slowest of the flushes of today's deltas that a second engine ran
+every 20 ms during the build (in brackets: how many).
 """
 
 
