@@ -15,7 +15,9 @@ stay exact (builds, late deltas, the lock that orders them) is in docs/rum.md, "
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -87,12 +89,26 @@ async def write_deltas(
 
 
 async def _upsert(session: AsyncSession, table: Any, rows: list[Row]) -> None:
-    """Executemany of :func:`upsert_statement` with positional rows.
+    """Executemany of :func:`upsert_statement` with positional rows."""
+    await _execute_upsert(session, table, _driver_rows(session, table, rows))
 
-    The statement is compiled once per dialect and table and run as driver SQL: with 105
-    parameters per row, SQLAlchemy's per-row parameter processing would cost more than the
-    database does (~0.1 ms per row)."""
-    if not rows:
+
+def _driver_rows(session: AsyncSession, table: Any, rows: list[Row]) -> list[tuple[Any, ...]]:
+    """``rows`` as the driver's parameters (dates as ISO text on SQLite: the driver SQL of
+    :func:`_execute_upsert` skips SQLAlchemy's Date bind processing); changes ``rows``."""
+    if session.get_bind().dialect.name == "sqlite":
+        dates = [index for index, column in enumerate(table.columns) if column.name in _DATES]
+        for row in rows:
+            for index in dates:
+                row[index] = row[index].isoformat()
+    return [tuple(row) for row in rows]
+
+
+async def _execute_upsert(session: AsyncSession, table: Any, params: list[tuple[Any, ...]]) -> None:
+    """Run :func:`upsert_statement`, compiled once per dialect and table, as driver SQL: with
+    105 parameters per row, SQLAlchemy's per-row parameter processing would cost more than
+    the database does (~0.1 ms per row)."""
+    if not params:
         return
     connection = await session.connection()
     dialect = connection.dialect
@@ -101,12 +117,7 @@ async def _upsert(session: AsyncSession, table: Any, rows: list[Row]) -> None:
         compiled = upsert_statement(session, table).compile(dialect=dialect)
         assert list(compiled.positiontup or ()) == [c.name for c in table.columns], table.name
         sql = _COMPILED[(dialect.name, table.name)] = str(compiled)
-    if dialect.name == "sqlite":  # the driver SQL skips SQLAlchemy's Date bind processing
-        dates = [index for index, column in enumerate(table.columns) if column.name in _DATES]
-        for row in rows:
-            for index in dates:
-                row[index] = row[index].isoformat()
-    await connection.exec_driver_sql(sql, [tuple(row) for row in rows])
+    await connection.exec_driver_sql(sql, params)
 
 
 _COMPILED: dict[tuple[str, str], str] = {}
@@ -220,11 +231,12 @@ async def build_windows(sessions: async_sessionmaker[AsyncSession], *, now: date
     """Complete every site's windows ending on today (the UTC date of ``now``); returns the
     sites this call built.
 
-    Per site, in one transaction: claim ``(site, today)`` in ``rum_window_builds`` (insert,
-    do nothing on conflict, check the row count), then add the sums of the earlier days of
-    each range from ``rum_vitals_daily`` to the windows (additive upserts, so deltas that
-    flushes already added for today stay). A claimed build is never run again: safe to call
-    twice, concurrently, or on several replicas.
+    Per site: read the sums of the earlier days of each range from ``rum_vitals_daily``
+    outside any write transaction, then in one short transaction claim ``(site, today)`` in
+    ``rum_window_builds`` (insert, do nothing on conflict, check the row count), check that
+    no flush changed those days since the read, and add the sums to the windows (additive
+    upserts, so deltas that flushes already added for today stay). A claimed build is never
+    run again: safe to call twice, concurrently, or on several replicas.
     """
     today = _utc_date(now)
     async with sessions() as session:
@@ -246,10 +258,107 @@ async def build_windows(sessions: async_sessionmaker[AsyncSession], *, now: date
     return built
 
 
+OPTIMISTIC_ATTEMPTS: Final = 2
+"""Times a build may find, in its write transaction, that a flush changed days it read
+before; it then re-reads those days outside it. The attempt after these re-reads the
+changed days inside the write transaction instead, so a build always finishes."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildPart:
+    """Days ``first..last`` (inclusive) that a build reads with one query; ``recent`` days
+    count in the 7- and 30-day windows, the others in the 30-day window only."""
+
+    first: date
+    last: date
+    recent: bool
+
+
+def build_parts(window_end: date) -> list[BuildPart]:
+    """The days before ``window_end`` that its build adds, in three parts: yesterday (the
+    day late deltas change, re-read alone when they do), the 5 days before it, and the
+    other 23 days of the 30-day range."""
+    week, month = 7, max(WINDOW_RANGES)
+
+    def day(offset: int) -> date:
+        return window_end - timedelta(days=offset)
+
+    return [
+        BuildPart(day(1), day(1), recent=True),
+        BuildPart(day(week - 1), day(2), recent=True),
+        BuildPart(day(month - 1), day(week), recent=False),
+    ]
+
+
+Fingerprints = dict[date, tuple[int, int]]
+"""Per day: ``(count(*), sum(n))`` of a site's ``rum_site_daily`` rows."""
+
+
+def stale_parts(read: Mapping[BuildPart, Fingerprints], now: Fingerprints) -> list[BuildPart]:
+    """The parts whose days' fingerprints differ from those read before their sums.
+
+    A flush that changes daily rows of day D adds n >= 1 to the site row of D in the same
+    transaction, and nothing else writes days before today (retention deletes only days
+    older than every range), so equal fingerprints mean no flush changed the part's days."""
+    return [
+        part for part, fingerprints in read.items() if fingerprints != _fingerprints_of(now, part)
+    ]
+
+
+def _fingerprints_of(fingerprints: Fingerprints, part: BuildPart) -> Fingerprints:
+    return {day: fp for day, fp in fingerprints.items() if part.first <= day <= part.last}
+
+
+@dataclass(slots=True)
+class _Read:
+    """A part's sums, and the fingerprints of its days read before them."""
+
+    fingerprints: Fingerprints
+    sums: list[Sequence[Any]]
+
+
 async def _build_site(
     sessions: async_sessionmaker[AsyncSession], *, site_id: int, today: date, now: datetime
 ) -> bool:
-    async with sessions.begin() as session:
+    reads: dict[BuildPart, _Read] = {}
+    for attempt in range(OPTIMISTIC_ATTEMPTS + 1):
+        async with sessions() as session:  # reads only: no write lock
+            if await _claimed(session, site_id=site_id, window_end=today):
+                return False
+            await _refresh(session, reads, site_id=site_id, window_end=today)
+            params = _driver_rows(session, _WINDOWS, _rows_of(reads, site_id, today))
+        built = await _claim_and_write(
+            sessions,
+            site_id=site_id,
+            today=today,
+            now=now,
+            reads=reads,
+            params=params,
+            read_inside=attempt == OPTIMISTIC_ATTEMPTS,
+        )
+        if built is not None:
+            return built
+    raise AssertionError("the last attempt reads inside the write transaction")
+
+
+async def _claim_and_write(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    site_id: int,
+    today: date,
+    now: datetime,
+    reads: dict[BuildPart, _Read],
+    params: list[tuple[Any, ...]],
+    read_inside: bool,
+) -> bool | None:
+    """Claim the build and write ``params``, in one transaction; None (rolled back) if a
+    flush changed days that were read, unless ``read_inside``: then those are re-read here.
+
+    Once the claim holds the write lock (SQLite's single writer; on PostgreSQL the site's row
+    FOR NO KEY UPDATE, which waits for the flushes of the site in progress), no flush of the
+    site commits until this does, and the flushes after it add late deltas to these windows
+    themselves: the sums must be those of the daily rows as of now."""
+    async with sessions() as session:  # closing without commit rolls back, claim included
         if not await _lock_sites(session, [site_id], share=False):
             return False  # deleted meanwhile
         claimed = await session.execute(
@@ -259,29 +368,79 @@ async def _build_site(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        # One scan of the 29 days before today, split into the 6 days that also count in
-        # the 7-day windows and the rest (instead of one INSERT ... SELECT per range and
-        # device: four scans).
-        longest = max(WINDOW_RANGES)
-        recent_start = today - timedelta(days=7 - 1)
-        sums = await session.execute(
-            select(
-                _DAILY.c.page,
-                _DAILY.c.device,
-                _DAILY.c.metric,
-                (_DAILY.c.day >= recent_start).label("recent"),
-                *_summed(_DAILY),
-            )
-            .where(
-                _DAILY.c.site_id == site_id,
-                _DAILY.c.day >= today - timedelta(days=longest - 1),
-                _DAILY.c.day < today,
-            )
-            .group_by(_DAILY.c.page, _DAILY.c.device, _DAILY.c.metric, "recent")
+        stale = stale_parts(
+            {part: read.fingerprints for part, read in reads.items()},
+            await _fingerprints(session, site_id=site_id, window_end=today),
         )
-        rows = build_rows(site_id=site_id, window_end=today, sums=sums)
-        await _upsert(session, _WINDOWS, rows)
+        if stale:
+            if not read_inside:
+                return None
+            await _refresh(session, reads, site_id=site_id, window_end=today)
+            params = _driver_rows(session, _WINDOWS, _rows_of(reads, site_id, today))
+        await _execute_upsert(session, _WINDOWS, params)
+        await session.commit()
     return True
+
+
+async def _claimed(session: AsyncSession, *, site_id: int, window_end: date) -> bool:
+    found = await session.scalar(
+        select(_BUILDS.c.site_id).where(
+            _BUILDS.c.site_id == site_id, _BUILDS.c.window_end == window_end
+        )
+    )
+    return found is not None
+
+
+async def _refresh(
+    session: AsyncSession, reads: dict[BuildPart, _Read], *, site_id: int, window_end: date
+) -> None:
+    """Read the sums of every part not read yet or changed since, each after its days'
+    fingerprints (so a flush between the two shows as a change later)."""
+    fingerprints = await _fingerprints(session, site_id=site_id, window_end=window_end)
+    for part in build_parts(window_end):
+        part_fingerprints = _fingerprints_of(fingerprints, part)
+        read = reads.get(part)
+        if read is None or read.fingerprints != part_fingerprints:
+            reads[part] = _Read(part_fingerprints, await _part_sums(session, site_id, part))
+
+
+async def _fingerprints(session: AsyncSession, *, site_id: int, window_end: date) -> Fingerprints:
+    """Fingerprints of the days a build of ``window_end`` reads (at most 29 x 20 rows)."""
+    first = min(part.first for part in build_parts(window_end))
+    rows = await session.execute(
+        select(_SITE_DAILY.c.day, func.count(), func.sum(_SITE_DAILY.c.n))
+        .where(
+            _SITE_DAILY.c.site_id == site_id,
+            _SITE_DAILY.c.day >= first,
+            _SITE_DAILY.c.day < window_end,
+        )
+        .group_by(_SITE_DAILY.c.day)
+    )
+    return {day: (int(count), int(n)) for day, count, n in rows}
+
+
+async def _part_sums(session: AsyncSession, site_id: int, part: BuildPart) -> list[Sequence[Any]]:
+    """``(page, device, metric, recent, *counters)`` summed over the part's days."""
+    rows = await session.execute(
+        select(_DAILY.c.page, _DAILY.c.device, _DAILY.c.metric, *_summed(_DAILY))
+        .where(
+            _DAILY.c.site_id == site_id,
+            _DAILY.c.day >= part.first,
+            _DAILY.c.day <= part.last,
+        )
+        .group_by(_DAILY.c.page, _DAILY.c.device, _DAILY.c.metric)
+    )
+    return [
+        (page, device, metric, part.recent, *counters) for page, device, metric, *counters in rows
+    ]
+
+
+def _rows_of(reads: Mapping[BuildPart, _Read], site_id: int, window_end: date) -> list[Row]:
+    return build_rows(
+        site_id=site_id,
+        window_end=window_end,
+        sums=(row for read in reads.values() for row in read.sums),
+    )
 
 
 def _summed(table: Any) -> list[Any]:
@@ -301,9 +460,7 @@ def build_rows(*, site_id: int, window_end: date, sums: Iterable[Sequence[Any]])
                 if row is None:
                     rows[key] = [*key, *counters]
                 else:
-                    for index, value in enumerate(counters, start=len(key)):
-                        if value:
-                            row[index] += value
+                    row[len(key) :] = map(operator.add, row[len(key) :], counters)
     return list(rows.values())
 
 

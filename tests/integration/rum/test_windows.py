@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import DatabaseSettings
 from app.db.engine import create_engine, create_session_factory
+from app.rum import aggregates
 from app.rum.aggregates import build_windows, write_deltas
 from app.rum.deltas import DEVICES, VitalsDelta
 from app.rum.histogram import METRICS
@@ -214,3 +215,82 @@ async def test_concurrent_late_flushes_and_build_count_every_delta_once(db_url: 
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_late_delta_between_the_read_and_the_write_is_counted_once(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build reads the daily sums before its write transaction; a flush in between makes
+    it read the changed days again, and the delta lands in the windows exactly once."""
+    rng = random.Random(11)
+    site_id = await add_site(sessions)
+    for offset in range(30, 0, -1):
+        day = TODAY - timedelta(days=offset)
+        await write_deltas(sessions, random_deltas(rng, site_id, day, 20), now=at_noon(day))
+    writes = []
+    claim_and_write = aggregates._claim_and_write
+
+    async def flush_first(*args: Any, **kwargs: Any) -> bool | None:
+        writes.append(kwargs["read_inside"])
+        if len(writes) == 1:  # after the first read, before its write transaction
+            late = [make_delta(site_id, [50.0], day=TODAY - timedelta(days=d)) for d in (1, 20)]
+            await write_deltas(sessions, late, now=NOW)
+        return await claim_and_write(*args, **kwargs)
+
+    monkeypatch.setattr(aggregates, "_claim_and_write", flush_first)
+    assert await build_windows(sessions, now=NOW) == [site_id]
+
+    assert writes == [False, False]  # the first write saw the change and rolled back
+    for range_days in (7, 30):
+        assert_same(
+            await window_sums(sessions, site_id, TODAY, range_days),
+            await daily_sums(sessions, site_id, TODAY - timedelta(days=range_days - 1), TODAY),
+        )
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(WindowBuild)) == 1
+
+
+async def test_a_build_that_keeps_seeing_late_deltas_reads_them_in_its_transaction(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(12)
+    site_id = await add_site(sessions)
+    for offset in range(8, 0, -1):
+        day = TODAY - timedelta(days=offset)
+        await write_deltas(sessions, random_deltas(rng, site_id, day, 20), now=at_noon(day))
+    writes = []
+    claim_and_write = aggregates._claim_and_write
+
+    async def flush_every_time(*args: Any, **kwargs: Any) -> bool | None:
+        writes.append(kwargs["read_inside"])
+        yesterday = TODAY - timedelta(days=1)
+        await write_deltas(sessions, random_deltas(rng, site_id, yesterday, 3), now=NOW)
+        return await claim_and_write(*args, **kwargs)
+
+    monkeypatch.setattr(aggregates, "_claim_and_write", flush_every_time)
+    assert await build_windows(sessions, now=NOW) == [site_id]
+
+    assert writes == [False] * aggregates.OPTIMISTIC_ATTEMPTS + [True]
+    for range_days in (7, 30):
+        assert_same(
+            await window_sums(sessions, site_id, TODAY, range_days),
+            await daily_sums(sessions, site_id, TODAY - timedelta(days=range_days - 1), TODAY),
+        )
+
+
+async def test_a_build_claimed_elsewhere_after_the_read_writes_nothing(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_id = await add_site(sessions)
+    await write_deltas(
+        sessions, [make_delta(site_id, [100.0], day=TODAY - timedelta(days=2))], now=NOW
+    )
+    claim_and_write = aggregates._claim_and_write
+
+    async def other_replica_first(*args: Any, **kwargs: Any) -> bool | None:
+        assert await claim_and_write(*args, **kwargs)  # the other replica's build
+        return await claim_and_write(*args, **kwargs)
+
+    monkeypatch.setattr(aggregates, "_claim_and_write", other_replica_first)
+    assert await build_windows(sessions, now=NOW) == []
+    assert (await window_sums(sessions, site_id, TODAY, 7))[("/", "all", "LCP")][0] == 1

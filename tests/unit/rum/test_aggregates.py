@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.rum.aggregates import build_rows, daily_rows, site_rows, window_ends, window_rows
+from app.rum.aggregates import (
+    build_parts,
+    build_rows,
+    daily_rows,
+    site_rows,
+    stale_parts,
+    window_ends,
+    window_rows,
+)
 from app.rum.deltas import VitalsDelta
 from app.rum.histogram import BUCKETS
 from app.rum.models import COUNTER_COLUMNS
@@ -82,3 +90,35 @@ def test_build_rows_put_recent_days_in_both_ranges_and_older_in_30_days() -> Non
         (30, "all"): 6,
     }
     assert rows[(30, "all")][10] == 30.0
+
+
+def test_build_parts_cover_the_29_days_before_the_window_end_once() -> None:
+    parts = build_parts(DAY)
+    days = [
+        part.first + timedelta(days=offset)
+        for part in parts
+        for offset in range((part.last - part.first).days + 1)
+    ]
+    assert sorted(days) == [DAY - timedelta(days=d) for d in range(29, 0, -1)]
+    recent = {
+        day for part in parts if part.recent for day in days if part.first <= day <= part.last
+    }
+    assert recent == {DAY - timedelta(days=d) for d in range(1, 7)}
+    assert parts[0].first == parts[0].last == DAY - timedelta(days=1)  # yesterday alone
+
+
+def test_stale_parts_are_those_with_a_changed_day() -> None:
+    yesterday, week, month = build_parts(DAY)
+    read = {
+        yesterday: {DAY - timedelta(days=1): (20, 300)},
+        week: {DAY - timedelta(days=3): (20, 400)},
+        month: {},
+    }
+    now = {
+        DAY - timedelta(days=1): (20, 301),  # a late delta for yesterday
+        DAY - timedelta(days=3): (20, 400),
+        DAY - timedelta(days=40): (1, 1),  # before every part: ignored
+    }
+    assert stale_parts(read, now) == [yesterday]
+    now[DAY - timedelta(days=20)] = (1, 5)  # a first row on a day of the month part
+    assert stale_parts(read, now) == [yesterday, month]
