@@ -40,6 +40,12 @@ async def _admin_execute(sql: str) -> None:
         await conn.close()
 
 
+async def _migrate(url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=url))
+    await migrate.upgrade(engine)
+    await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A PostgreSQL database of this run's own, migrated to head, dropped afterwards."""
@@ -48,12 +54,7 @@ def pg_database_url() -> Iterator[str]:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
 
-    async def upgrade() -> None:
-        engine = create_engine(DatabaseSettings(url=url))
-        await migrate.upgrade(engine)
-        await engine.dispose()
-
-    asyncio.run(upgrade())
+    asyncio.run(_migrate(url))
     yield url
     asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -76,13 +77,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         asyncio.run(_empty_tables(url))
         return url
     url = f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
-
-    async def upgrade() -> None:
-        engine = create_engine(DatabaseSettings(url=url))
-        await migrate.upgrade(engine)
-        await engine.dispose()
-
-    asyncio.run(upgrade())
+    asyncio.run(_migrate(url))
     return url
 
 

@@ -2,7 +2,8 @@
 
 Per connection: ``vigil_sse_connections_active`` while it is open, its duration when it
 closes, one ``vigil_sse_messages_total{status}`` per body chunk (``ok``, or ``write_error``
-when the server's ``send`` raised or the client had already gone), and one
+when the server's ``send`` raised or the client had already gone — the wrapper reads
+``receive`` itself, so it knows even when the app never does), and one
 ``vigil_sse_disconnects_total{reason}``:
 
 * ``client_closed`` — the client went away (``http.disconnect`` received); Litestar's and
@@ -49,13 +50,22 @@ class SSEInstrumentation:
         scope[SSE_SCOPE_KEY] = True
         client_gone = False
         reason: CloseReason | None = None
+        # Watch for the disconnect ourselves: an app that never reads ``receive`` would
+        # otherwise have its writes to a gone client (which servers drop silently) count ok.
+        received: asyncio.Queue[Message] = asyncio.Queue()
+
+        async def watch_client() -> None:
+            nonlocal client_gone
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    client_gone = True
+                received.put_nowait(message)
+                if client_gone:
+                    return
 
         async def receive_wrapper() -> Message:
-            nonlocal client_gone
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                client_gone = True
-            return message
+            return await received.get()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal reason
@@ -76,6 +86,7 @@ class SSEInstrumentation:
 
         self.active.inc()
         start = time.perf_counter()
+        watcher = asyncio.create_task(watch_client())
         try:
             await app(scope, receive_wrapper, send_wrapper)
         except asyncio.CancelledError:
@@ -85,6 +96,7 @@ class SSEInstrumentation:
             reason = reason or ("client_closed" if client_gone else "error")
             raise
         finally:
+            watcher.cancel()
             self.active.dec()
             self.duration.observe(time.perf_counter() - start)
             if reason is None:

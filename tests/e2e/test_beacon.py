@@ -29,32 +29,13 @@ from app.rum.histogram import METRICS, bucket_index, rate
 from app.rum.models import Site
 from app.rum.queries import SiteSummary, site_summary
 from app.rum.sites import beacon_tag, create_site
+from tests.support.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS, SCREENSHOTS
 from tests.support.server import free_port, vigil_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-DESKTOP_UA = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/156.0.0.0 Safari/537.36"
-)
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    f"--user-agent={DESKTOP_UA}",  # HeadlessChrome is a bot UA: ingest would drop it
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 ADMIN_EMAIL = "ops@example.com"
 ADMIN_PASSWORD = "e2e password 123"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
-]
+pytestmark = [*BROWSER_MARKS, pytest.mark.slow]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shop</title>

@@ -91,3 +91,57 @@ async def test_client_closing_mid_stream_is_recorded_and_active_returns_to_zero(
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 10)
+
+
+async def raw_sse_app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """An SSE endpoint that never reads ``receive``: it writes until it has sent 40 events."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+    )
+    for n in range(40):
+        await send({"type": "http.response.body", "body": b"data: %d\n\n" % n, "more_body": True})
+        await asyncio.sleep(0.02)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def test_writes_after_the_client_left_are_write_errors_even_if_the_app_never_listens() -> (
+    None
+):
+    from app.telemetry.sse import instrument_sse
+
+    metrics = VigilMetrics(CollectorRegistry())
+    port = free_port()
+    app = instrument_sse(raw_sse_app, stream="raw", metrics=metrics)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        async with (
+            httpx.AsyncClient(timeout=5) as client,
+            client.stream("GET", f"http://127.0.0.1:{port}/") as response,
+        ):
+            async for line in response.aiter_lines():
+                if line == "data: 1":
+                    break  # the client goes away after two events
+        for _ in range(200):  # the app keeps writing for ~0.8 s, then ends
+            if value(metrics, "vigil_sse_connections_active", stream="raw") == 0:
+                break
+            await asyncio.sleep(0.025)
+        assert value(metrics, "vigil_sse_connections_active", stream="raw") == 0
+        errors = value(metrics, "vigil_sse_messages_total", stream="raw", status="write_error")
+        ok = value(metrics, "vigil_sse_messages_total", stream="raw", status="ok")
+        assert errors >= 10
+        assert ok + errors == 40
+        assert value(metrics, "vigil_sse_disconnects_total", stream="raw", reason="client_closed")
+    finally:
+        server.should_exit = True
+        await serving
