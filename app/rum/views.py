@@ -385,3 +385,30 @@ def period_text(first_day: date, last_day: date) -> str:
     if first_day == last_day:
         return f"{last_day.strftime('%b %d, %Y')} (UTC)"
     return f"{first_day.strftime('%b %d')} {EN_DASH} {last_day.strftime('%b %d, %Y')} (UTC)"
+
+
+CORE_METRICS: Final = ("LCP", "INP", "CLS")
+"""The Core Web Vitals: what the overview shows per site."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteGlance:
+    """One site on the overview: its core metrics' p75 over the last 24 h."""
+
+    site_id: int
+    name: str
+    samples: int
+    cells: list[Rated]
+
+
+def site_glance(site: Site, summary: SiteSummary) -> SiteGlance:
+    by_metric = {m.metric: m for m in summary.metrics}
+    return SiteGlance(
+        site_id=site.id,
+        name=site.name,
+        samples=max((m.n for m in summary.metrics), default=0),
+        cells=[
+            Rated.of(metric, by_metric[metric].p75, by_metric[metric].rating)
+            for metric in CORE_METRICS
+        ],
+    )

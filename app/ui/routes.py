@@ -14,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import tokens
 from app.auth.principal import Principal, current_principal, requires_admin
 from app.auth.users import list_users
+from app.db.base import utcnow
+from app.rum.queries import site_summary
+from app.rum.sites import list_sites
+from app.rum.views import CORE_METRICS, site_glance
 from app.ui.forms import NewTokenForm
 from app.ui.navigation import nav_items
 from app.ui.overview import self_status
@@ -49,7 +53,16 @@ async def overview(request: Request[Any, Any, Any], state: State) -> Template:
         has_heartbeat=scheduler is not None and scheduler.last_heartbeat is not None,
         now=time.monotonic(),
     )
-    return page(request, "pages/overview.html", status=status)
+    sessions = _sessions(state)
+    today = utcnow().date()
+    glances = [
+        site_glance(
+            site,
+            await site_summary(sessions, site_id=site.id, range_days=1, device="all", today=today),
+        )
+        for site in await list_sites(sessions)
+    ]
+    return page(request, "pages/overview.html", status=status, sites=glances, metrics=CORE_METRICS)
 
 
 @get("/services", include_in_schema=False)

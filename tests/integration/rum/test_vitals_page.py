@@ -170,3 +170,29 @@ async def test_admins_get_a_link_to_manage_sites(
 
     assert "Manage sites" in text
     assert "Create a site" in text
+
+
+async def test_overview_shows_each_sites_core_vitals_of_the_last_24_hours(
+    viewer: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    shop = await create_site(sessions, name="Shop", allowed_origins=["https://shop.example"])
+    await create_site(sessions, name="Blog", allowed_origins=["https://blog.example"])
+    await write_deltas(
+        sessions,
+        [
+            delta(shop, page="/", metric="LCP", values=[4800] * 4),
+            delta(shop, page="/", metric="CLS", values=[0.01] * 4),
+            delta(shop, page="/", metric="LCP", values=[900] * 9, days_ago=3),  # not in 24 h
+        ],
+        now=utcnow(),
+    )
+
+    text = html.unescape((await viewer.get("/")).text)
+
+    assert "No sites yet" not in text
+    shop_row = text[text.index(">Shop</a>") :].split("</tr>")[0]
+    assert "Poor" in shop_row  # LCP p75 4.8 s over the last 24 h, in words
+    assert "Good" in shop_row  # CLS 0.01
+    assert "no samples" in shop_row  # INP
+    blog_row = text[text.index(">Blog</a>") :].split("</tr>")[0]
+    assert blog_row.count("no samples") == 3

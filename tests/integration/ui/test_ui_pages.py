@@ -49,6 +49,7 @@ async def test_overview_shows_vigils_own_health(
     assert ("PostgreSQL" if db_url.startswith("postgresql") else "SQLite") in text
     assert "Disabled on this replica" in text  # the test settings turn the scheduler off
     for empty in ("No alerts firing", "No services registered", "No task runs", "No sites yet"):
+        # (no site exists in this test: the demo site is made by `vigil serve`, not the app)
         assert empty in text
 
 
