@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
-from tests.integration.telemetry.telemetry_receivers import Received
 
 from app.telemetry.tracing import inject_traceparent, traced_async_client
+from tests.integration.telemetry.telemetry_receivers import Received
 
 
 async def test_async_client_sends_traceparent_of_the_current_span(

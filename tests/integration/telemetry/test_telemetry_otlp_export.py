@@ -11,10 +11,10 @@ from litestar.params import FromPath
 from litestar.testing import TestClient
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from prometheus_client import CollectorRegistry
-from tests.integration.telemetry.telemetry_receivers import Received
 
 from app.config import LoggingSettings, TelemetrySettings, TracingSettings
 from app.telemetry.setup import Telemetry, setup_telemetry
+from tests.integration.telemetry.telemetry_receivers import Received
 
 
 @get("/items/{item_id:int}", sync_to_thread=False)
