@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,11 +15,7 @@ from litestar.template import TemplateConfig
 from litestar.types import ASGIApp
 
 from app import __version__
-from app.auth.jobs import (
-    EXPIRED_SESSIONS_INTERVAL_SECONDS,
-    EXPIRED_SESSIONS_JOB_ID,
-    delete_expired_sessions,
-)
+from app.auth.jobs import register_jobs as register_auth_jobs
 from app.auth.plugin import AuthPlugin
 from app.config import Settings, load_settings
 from app.db.engine import create_engine, create_session_factory
@@ -71,11 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else None
     )
     if scheduler is not None:
-        scheduler.add_job(
-            functools.partial(delete_expired_sessions, sessions),
-            job_id=EXPIRED_SESSIONS_JOB_ID,
-            seconds=EXPIRED_SESSIONS_INTERVAL_SECONDS,
-        )
+        register_auth_jobs(scheduler, sessions)
         register_rum_jobs(scheduler, sessions, settings)
 
     @asynccontextmanager
