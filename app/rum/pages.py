@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post
@@ -228,23 +227,20 @@ async def vitals(
         return page(request, "pages/vitals.html", **context)
     today = utcnow().date()
     sessions = _sessions(state)
-    # Three independent reads, each on its own connection: run them at the same time.
-    summary, trend, table = await asyncio.gather(
-        queries.site_summary(
-            sessions, site_id=site.id, range_days=range_days, device=device, today=today
-        ),
-        queries.daily_trend(
-            sessions, site_id=site.id, range_days=range_days, device=device, today=today
-        ),
-        queries.pages_table(
-            sessions,
-            site_id=site.id,
-            range_days=range_days,
-            device=device,
-            today=today,
-            sort=sort,
-            limit=PAGES_SHOWN,
-        ),
+    summary = await queries.site_summary(
+        sessions, site_id=site.id, range_days=range_days, device=device, today=today
+    )
+    trend = await queries.daily_trend(
+        sessions, site_id=site.id, range_days=range_days, device=device, today=today
+    )
+    table = await queries.pages_table(
+        sessions,
+        site_id=site.id,
+        range_days=range_days,
+        device=device,
+        today=today,
+        sort=sort,
+        limit=PAGES_SHOWN,
     )
     query = {"site": str(site.id), "range": str(range_days), "device": device}
     return page(
