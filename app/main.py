@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if scheduler is not None:
             scheduler.start()
         await rum.start()
+        # Everything loaded so far lives as long as the process: keep it out of the
+        # collector's full passes, which otherwise scan it all and stall requests.
+        gc.freeze()
         try:
             yield
         finally:
