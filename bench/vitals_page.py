@@ -46,7 +46,7 @@ from app.db.engine import create_engine, create_session_factory
 from app.rum import queries
 from app.rum.aggregates import build_windows, delete_expired, write_deltas
 from app.rum.deltas import DEVICES, VitalsDelta
-from app.rum.histogram import BUCKETS, LOW, METRICS, bucket_bounds, rate
+from app.rum.histogram import BUCKETS, LOW, METRICS, bucket_bounds
 from app.rum.models import PageWindow, Site, SiteDaily, VitalsDaily
 from bench._harness import (
     command_line,
@@ -106,17 +106,7 @@ def day_deltas(rng: random.Random, site_id: int, day: date, pages: int) -> list[
                 for _ in range(rng.randint(5, 25)):
                     index = min(BUCKETS - 1, max(0, centre + rng.randint(-6, 6)))
                     lower, upper = bucket_bounds(metric, index)
-                    value = lower if math.isinf(upper) else (lower + upper) / 2
-                    delta.buckets[index] += 1
-                    delta.n += 1
-                    delta.value_sum += value
-                    rating = rate(metric, value)
-                    if rating == "good":
-                        delta.good += 1
-                    elif rating == "poor":
-                        delta.poor += 1
-                    else:
-                        delta.ni += 1
+                    delta.count(lower if math.isinf(upper) else (lower + upper) / 2)
                 deltas.append(delta)
     return deltas
 

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
 from app.rum.deltas import OTHER_PAGE, VitalsDelta
-from app.rum.histogram import bucket_index, rate
 
 log = logging.getLogger(__name__)
 
@@ -99,16 +98,7 @@ class Accumulator:
             row = self._rows[key] = VitalsDelta.empty(
                 site_id=site_id, day=day, page=page, device=device, metric=metric
             )
-        row.n += 1
-        rating = rate(metric, value)
-        if rating == "good":
-            row.good += 1
-        elif rating == "poor":
-            row.poor += 1
-        else:
-            row.ni += 1
-        row.value_sum += value
-        row.buckets[bucket_index(metric, value)] += 1
+        row.count(value)
 
     # ------------------------------------------------------------------ flush side
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from app.rum.histogram import BUCKETS
+from app.rum.histogram import BUCKETS, bucket_index, rate
 
 DEVICES = ("mobile", "tablet", "desktop", "unknown")
 """Device classes, from the viewport width (mobile < 768 <= tablet < 1024 <= desktop)."""
@@ -54,6 +54,19 @@ class VitalsDelta:
     ) -> VitalsDelta:
         """A delta with every count at zero."""
         return cls(site_id, day, page, device, metric, 0, 0, 0, 0, 0.0, [0] * BUCKETS)
+
+    def count(self, value: float) -> None:
+        """Count one event of this delta's metric: rated and bucketed here, by the server."""
+        self.n += 1
+        rating = rate(self.metric, value)
+        if rating == "good":
+            self.good += 1
+        elif rating == "poor":
+            self.poor += 1
+        else:
+            self.ni += 1
+        self.value_sum += value
+        self.buckets[bucket_index(self.metric, value)] += 1
 
     def merge(self, other: VitalsDelta) -> None:
         """Add ``other``'s counts (same key) to this delta."""

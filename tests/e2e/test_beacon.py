@@ -25,7 +25,7 @@ from app.db.base import utcnow
 from app.db.engine import create_engine, create_session_factory
 from app.rum.aggregates import write_deltas
 from app.rum.deltas import VitalsDelta
-from app.rum.histogram import METRICS, bucket_index, rate
+from app.rum.histogram import METRICS
 from app.rum.models import Site
 from app.rum.queries import SiteSummary, site_summary
 from app.rum.sites import beacon_tag, create_site
@@ -100,13 +100,7 @@ def _delta(site_id: int, days_ago: int, metric: str, values: list[float]) -> Vit
         metric=metric,
     )
     for value in values:
-        rating = rate(metric, value)
-        d.n += 1
-        d.good += rating == "good"
-        d.ni += rating == "needs-improvement"
-        d.poor += rating == "poor"
-        d.value_sum += value
-        d.buckets[bucket_index(metric, value)] += 1
+        d.count(value)
     return d
 
 

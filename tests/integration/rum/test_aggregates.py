@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.rum.aggregates import write_deltas
 from app.rum.deltas import VitalsDelta
-from app.rum.histogram import BUCKETS, bucket_index, rate
+from app.rum.histogram import BUCKETS
 from app.rum.models import BUCKET_COLUMNS, PageWindow, Site, SiteDaily, VitalsDaily
 from app.rum.queries import site_summary
 
@@ -41,16 +41,7 @@ def make_delta(
 ) -> VitalsDelta:
     delta = VitalsDelta.empty(site_id=site_id, day=day, page=page, device=device, metric=metric)
     for value in values:
-        delta.n += 1
-        delta.value_sum += value
-        rating = rate(metric, value)
-        if rating == "good":
-            delta.good += 1
-        elif rating == "poor":
-            delta.poor += 1
-        else:
-            delta.ni += 1
-        delta.buckets[bucket_index(metric, value)] += 1
+        delta.count(value)
     return delta
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.rum.aggregates import write_deltas
 from app.rum.deltas import VitalsDelta
-from app.rum.histogram import bucket_index, rate
 from app.rum.models import Site
 from app.rum.sites import create_site
 from tests.integration.auth.helpers import ADMIN_EMAIL, VIEWER_EMAIL, login, make_user
@@ -36,16 +35,7 @@ def delta(
         metric=metric,
     )
     for value in values:
-        d.n += 1
-        d.value_sum += value
-        rating = rate(metric, value)
-        if rating == "good":
-            d.good += 1
-        elif rating == "poor":
-            d.poor += 1
-        else:
-            d.ni += 1
-        d.buckets[bucket_index(metric, value)] += 1
+        d.count(value)
     return d
 
 
