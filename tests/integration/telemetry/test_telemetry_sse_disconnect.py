@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import uvicorn
@@ -14,12 +14,7 @@ from prometheus_client import CollectorRegistry
 from app.telemetry.litestar_sse import InstrumentedServerSentEvent
 from app.telemetry.metrics import VigilMetrics
 from app.telemetry.middleware import HttpInstrumentation
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.server import free_port
 
 
 def build_app(metrics: VigilMetrics) -> Litestar:
@@ -38,23 +33,32 @@ def build_app(metrics: VigilMetrics) -> Litestar:
     return Litestar([events], middleware=[http.define_middleware()], logging_config=None)
 
 
-def value(metrics: VigilMetrics, name: str, **labels: str) -> float:
-    return metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-async def test_client_closing_mid_stream_is_recorded_and_active_returns_to_zero() -> None:
-    metrics = VigilMetrics(CollectorRegistry())
+@asynccontextmanager
+async def served(app: object) -> AsyncIterator[int]:
+    """Serve ``app`` with a real uvicorn on a free loopback port; yield the port."""
     port = free_port()
-    config = uvicorn.Config(
-        build_app(metrics), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     )
-    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     try:
         for _ in range(500):
             if server.started:
                 break
             await asyncio.sleep(0.01)
+        yield port
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+
+
+def value(metrics: VigilMetrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_client_closing_mid_stream_is_recorded_and_active_returns_to_zero() -> None:
+    metrics = VigilMetrics(CollectorRegistry())
+    async with served(build_app(metrics)) as port:
         events: list[str] = []
         async with (
             httpx.AsyncClient(timeout=5) as client,
@@ -88,9 +92,6 @@ async def test_client_closing_mid_stream_is_recorded_and_active_returns_to_zero(
         labels = {"route": "/events", "method": "GET", "status_class": "2xx"}
         assert value(metrics, "vigil_http_requests_total", **labels) == 1
         assert value(metrics, "vigil_http_request_duration_seconds_count", **labels) == 0
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
 
 
 async def raw_sse_app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
@@ -114,17 +115,8 @@ async def test_writes_after_the_client_left_are_write_errors_even_if_the_app_nev
     from app.telemetry.sse import instrument_sse
 
     metrics = VigilMetrics(CollectorRegistry())
-    port = free_port()
     app = instrument_sse(raw_sse_app, stream="raw", metrics=metrics)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
+    async with served(app) as port:
         async with (
             httpx.AsyncClient(timeout=5) as client,
             client.stream("GET", f"http://127.0.0.1:{port}/") as response,
@@ -142,6 +134,3 @@ async def test_writes_after_the_client_left_are_write_errors_even_if_the_app_nev
         assert errors >= 10
         assert ok + errors == 40
         assert value(metrics, "vigil_sse_disconnects_total", stream="raw", reason="client_closed")
-    finally:
-        server.should_exit = True
-        await serving
