@@ -4,21 +4,28 @@
         --calls 2000 --rounds 7 --out result.json [--profile profile.pstats]
 
 Writes ``{"name": [µs per request for each round], ...}`` as JSON to ``--out``. With
-``--profile`` it then runs ``--profile-calls`` more of each request under cProfile and dumps
+``--settle-tracing`` it first sends requests until the trace exporter has reported its
+collector down (a closed port), so the figures are those of a server in that steady state.
+With ``--profile`` it then runs ``--profile-calls`` more of each request under cProfile and dumps
 the stats there (one stats file per request name: ``<profile>.<name>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import json
+import time
 from pathlib import Path
 
 import uvloop
+from litestar import Litestar
 
 from bench._harness import AsgiRequest, asgi_caller, asgi_lifespan, time_asgi
 from bench.apps import APP_NAMES, AppName, load_app
+
+OUTAGE_TIMEOUT_SECONDS = 30.0
 
 
 def parse_requests(raw: str) -> dict[str, AsgiRequest]:
@@ -39,9 +46,12 @@ async def run(
     rounds: int,
     profile: Path | None,
     profile_calls: int,
+    settle_tracing: bool = False,
 ) -> dict[str, list[float]]:
     app = load_app(name, db_url=db_url, otlp_endpoint=otlp_endpoint)
     async with asgi_lifespan(app):
+        if settle_tracing:
+            await wait_for_export_outage(app, next(iter(requests.values())))
         timings = await time_asgi(app, requests, calls=calls, rounds=rounds)
         if profile is None:
             return timings
@@ -56,6 +66,19 @@ async def run(
     return timings
 
 
+async def wait_for_export_outage(app: Litestar, request: AsgiRequest) -> None:
+    """Send ``request`` until the trace exporter has noticed that its collector is down
+    (its first export fails after the export timeout), as a long-running server has."""
+    exporter = app.state.telemetry.tracing.exporter
+    call = asgi_caller(app, request)
+    deadline = time.monotonic() + OUTAGE_TIMEOUT_SECONDS
+    while not exporter.failing:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no export outage reported in {OUTAGE_TIMEOUT_SECONDS} s")
+        await call()
+        await asyncio.sleep(0.001)  # let the exporter thread run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--app", choices=APP_NAMES, required=True)
@@ -67,6 +90,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--profile-calls", type=int, default=300)
+    parser.add_argument(
+        "--settle-tracing",
+        action="store_true",
+        help="first wait until the exporter reports its (closed-port) collector down",
+    )
     args = parser.parse_args()
     timings = uvloop.run(
         run(
@@ -78,6 +106,7 @@ def main() -> None:
             rounds=args.rounds,
             profile=args.profile,
             profile_calls=args.profile_calls,
+            settle_tracing=args.settle_tracing,
         )
     )
     args.out.write_text(json.dumps(timings))

@@ -19,12 +19,14 @@ import importlib.metadata
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +45,8 @@ SERVER_CPU = 1
 LOAD_CPU = 0
 """Core wrk is pinned to (``taskset -c 0``)."""
 HOST = "127.0.0.1"
+PG_ADMIN_DSN = os.environ.get("VIGIL_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+"""An admin DSN of the machine's PostgreSQL: the benchmarks create (and drop) databases on it."""
 
 
 _STARTED = time.monotonic()
@@ -55,6 +59,38 @@ def progress(message: str) -> None:
 
 class BenchError(RuntimeError):
     """A benchmark run that cannot be trusted (errors, non-2xx, a server that died)."""
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@contextlib.contextmanager
+def scratch_database(kind: str, *, admin_dsn: str = PG_ADMIN_DSN) -> Iterator[str]:
+    """The SQLAlchemy URL of an empty database, gone on exit: a file in a temporary folder for
+    ``sqlite``, a new database on ``admin_dsn``'s server for ``postgresql``."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="vigil-bench-") as folder:
+            yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        return
+    database = f"vigil_bench_{secrets.token_hex(4)}"
+    asyncio.run(_postgresql_admin(admin_dsn, f'CREATE DATABASE "{database}"'))
+    try:
+        base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        yield f"{base}/{database}"
+    finally:
+        asyncio.run(
+            _postgresql_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        )
+
+
+async def _postgresql_admin(dsn: str, sql: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 # --------------------------------------------------------------------------- environment

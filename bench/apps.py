@@ -21,6 +21,7 @@ AppName = Literal[
     "bare",
     "vigil-off",
     "vigil-on",
+    "vigil-on-collector",
     "vigil-on-access-all",
     "vigil-metrics",
     "vigil-tracing",
@@ -29,6 +30,7 @@ AppName = Literal[
 APP_NAMES: tuple[AppName, ...] = (
     "vigil-off",
     "vigil-on",
+    "vigil-on-collector",
     "vigil-on-access-all",
     "bare",
     "vigil-metrics",
@@ -38,12 +40,14 @@ APP_NAMES: tuple[AppName, ...] = (
 TELEMETRY_PARTS: dict[AppName, frozenset[str]] = {
     "vigil-off": frozenset(),
     "vigil-on": frozenset({"metrics", "tracing", "logs"}),
+    "vigil-on-collector": frozenset({"metrics", "tracing", "logs"}),
     "vigil-on-access-all": frozenset({"metrics", "tracing", "logs", "access-all"}),
     "vigil-metrics": frozenset({"metrics"}),
     "vigil-tracing": frozenset({"tracing"}),
     "vigil-logs": frozenset({"logs", "access-all"}),
 }
-"""What each Vigil variant switches on; the one-part variants show each part's cost."""
+"""What each Vigil variant switches on; the one-part variants show each part's cost.
+``vigil-on-collector`` is ``vigil-on`` given a live collector's endpoint by the benchmark."""
 
 BARE_JSON_PATH = "/json"
 BARE_HTML_PATH = "/html"

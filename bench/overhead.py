@@ -5,7 +5,9 @@ telemetry off and on, against a bare Litestar app, in one run.
 
 Telemetry on, as shipped: Prometheus metrics, 20 % of traces exported over OTLP/HTTP to a
 closed port, JSON logs at INFO with the default access log (5xx and slow requests), written
-to a file; a further variant logs every request (``access_log: all``). Each variant is
+to a file, measured once the exporter has noticed the collector is down; further variants
+export to a live collector (``bench._otlp_sink``) and log every request
+(``access_log: all``). Each variant is
 served by uvicorn (uvloop, httptools) pinned to CPU 1 and loaded by wrk pinned to CPU 0;
 variants are interleaved (off, on, bare, off, ...) and the median run is reported. The µs a
 request costs is measured separately by awaiting the ASGI app in process (also with one
@@ -18,15 +20,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import pstats
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench._harness import (
+    LOAD_CPU,
     PERFORMANCE_DOC,
     SERVER_CPU,
     BenchError,
@@ -60,10 +65,17 @@ HTML_FALLBACK_PATH = "/schema"
 TARGET_RATIO = 0.90
 """Telemetry on must keep at least this share of telemetry off's requests/s."""
 
-VARIANTS: tuple[AppName, ...] = ("vigil-off", "vigil-on", "vigil-on-access-all", "bare")
+VARIANTS: tuple[AppName, ...] = (
+    "vigil-off",
+    "vigil-on",
+    "vigil-on-collector",
+    "vigil-on-access-all",
+    "bare",
+)
 LABELS: dict[AppName, str] = {
     "vigil-off": "Vigil, telemetry off",
     "vigil-on": "Vigil, telemetry on (as shipped)",
+    "vigil-on-collector": "Vigil, telemetry on, traces to a live collector",
     "vigil-on-access-all": "Vigil, telemetry on + every request logged",
     "bare": "bare Litestar",
 }
@@ -94,7 +106,23 @@ class Endpoint:
 class Setup:
     db_url: str
     otlp_endpoint: str
+    """A closed port: the collector is down."""
+    collector_endpoint: str
+    """The live sink of ``bench._otlp_sink``."""
     workdir: Path
+
+    def endpoint(self, variant: AppName) -> str:
+        return self.collector_endpoint if variant == "vigil-on-collector" else self.otlp_endpoint
+
+
+OUTAGE_LINE = "Trace export to"
+"""Start of the one warning a server logs when its collector is down."""
+OUTAGE_TIMEOUT_SECONDS = 30.0
+CLOSED_PORT_TRACING: frozenset[AppName] = frozenset(
+    {"vigil-on", "vigil-on-access-all", "vigil-tracing"}
+)
+"""Variants that export to the closed port: measured once the exporter reported the outage
+(its first export fails after the 5 s export timeout), as a long-running server would be."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -165,7 +193,9 @@ def direct_timings(
     argv = ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "bench._direct"]
     argv += ["--app", variant, "--requests", json.dumps(requests), "--out", str(out)]
     argv += ["--calls", str(calls), "--rounds", str(rounds)]
-    argv += ["--db-url", setup.db_url, "--otlp-endpoint", setup.otlp_endpoint]
+    argv += ["--db-url", setup.db_url, "--otlp-endpoint", setup.endpoint(variant)]
+    if variant in CLOSED_PORT_TRACING:
+        argv.append("--settle-tracing")
     if profile is not None:
         argv += ["--profile", str(profile), "--profile-calls", str(PROFILE_CALLS)]
     log = setup.workdir / f"direct-{variant}.log"
@@ -227,13 +257,15 @@ def serve_and_load(
     port = free_port()
     log = setup.workdir / f"server-{variant}-{run}.log"
     argv = [sys.executable, "-m", "bench._serve", "--app", variant, "--port", str(port)]
-    argv += ["--db-url", setup.db_url, "--otlp-endpoint", setup.otlp_endpoint]
+    argv += ["--db-url", setup.db_url, "--otlp-endpoint", setup.endpoint(variant)]
     results = {}
     ready = BARE_JSON_PATH if variant == "bare" else JSON_PATH
     # Stopping telemetry on waits for the span flush to the closed port (export timeout):
     # not measured, so not waited for.
     with pinned_server(argv, port=port, ready_path=ready, log_path=log, stop_timeout=1) as server:
         endpoints = choice.endpoints(None if variant == "bare" else port)
+        if variant in CLOSED_PORT_TRACING:
+            wait_for_export_outage(server.url + JSON_PATH, log, args.connections)
         for endpoint in endpoints:
             path = endpoint.path(variant)
             expect_answer(port, "GET", path, status=200, content_type=endpoint.content_type)
@@ -244,6 +276,15 @@ def serve_and_load(
                 url, duration=args.duration, connections=args.connections
             )
     return results, log
+
+
+def wait_for_export_outage(url: str, log: Path, connections: int) -> None:
+    """Load ``url`` until the server logged that its trace collector is down."""
+    deadline = time.monotonic() + OUTAGE_TIMEOUT_SECONDS
+    while OUTAGE_LINE not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise BenchError(f"no trace-export outage logged in {OUTAGE_TIMEOUT_SECONDS} s: {log}")
+        run_wrk(url, duration=1, connections=connections)
 
 
 def access_log_check(log: Path, requests: int) -> str:
@@ -361,7 +402,11 @@ def report(
         "tracing disabled, log level WARNING, no access log. *Telemetry on*: as shipped — "
         "metrics, 20 % of traces exported over OTLP/HTTP to a closed port, JSON logs at INFO "
         "with the default `access_log: errors` (5xx and slow requests), written to a file; the "
-        "goal is checked on this variant. *+ every request logged*: the same with "
+        "goal is checked on this variant. It is measured once the server has logged that the "
+        "collector is down (its first export fails after the 5 s export timeout): from then on "
+        "tracing is a no-op but for one probe trace every 30 s. *Traces to a live collector*: "
+        "the same, exporting to `bench._otlp_sink` (pinned with wrk to CPU 0), so every "
+        "sampled span is recorded, encoded and sent. *+ every request logged*: the same with "
         "`access_log: all`, to show what a full access log costs. *Bare*: a minimal Litestar "
         "app with one JSON and one HTML route, same server settings.",
         "",
@@ -424,11 +469,22 @@ def main(argv: list[str] | None = None) -> int:
     require_machine()
     estimate = args.repeats * len(VARIANTS) * (3 + 2 * (args.warmup + args.duration)) + 45
     progress(f"bench.overhead: about {estimate} s")
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vigil-bench-")))
+        sink_port = free_port()
+        sink = stack.enter_context(
+            pinned_server(
+                [sys.executable, "-m", "bench._otlp_sink", "--port", str(sink_port)],
+                port=sink_port,
+                ready_path="/stats",
+                log_path=workdir / "otlp-sink.log",
+                cpu=LOAD_CPU,
+            )
+        )
         setup = Setup(
             db_url=f"sqlite+aiosqlite:///{workdir / 'vigil.db'}",
             otlp_endpoint=f"http://127.0.0.1:{closed_port()}/v1/traces",
+            collector_endpoint=f"{sink.url}/v1/traces",
             workdir=workdir,
         )
         asyncio.run(migrate_database(setup.db_url))
@@ -451,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         endpoints = choice.endpoints()
         notes = [choice.note] if choice.note else []
         notes.append(f"Every-request server log, last run: {access_logs[-1]}.")
+        received = json.loads(http_request(sink_port, "GET", "/stats").body)
+        notes.append(
+            f"The live collector received {received['exports']:,} span exports "
+            f"({received['bytes'] / 1e6:,.1f} MB) during the HTTP runs."
+        )
 
         # In process, after the load runs; Vigil's variants are profiled in the same process.
         direct: dict[AppName, dict[str, float]] = {}

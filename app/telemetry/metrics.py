@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import platform
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+from app.telemetry.http_metrics import HttpMetrics
 
 HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
@@ -30,31 +32,9 @@ class VigilMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
 
-        # HTTP (recorded by app.telemetry.middleware)
-        self.http_requests = Counter(
-            "vigil_http_requests",
-            "HTTP requests served, by route template, method and status class.",
-            ["route", "method", "status_class"],
-            registry=r,
-        )
-        self.http_request_duration = Histogram(
-            "vigil_http_request_duration_seconds",
-            "Time from receiving a request to the end of its response.",
-            ["route", "method", "status_class"],
-            buckets=HTTP_DURATION_BUCKETS,
-            registry=r,
-        )
-        self.http_response_size = Histogram(
-            "vigil_http_response_size_bytes",
-            "Response body size.",
-            ["route", "method"],
-            buckets=SIZE_BUCKETS,
-            registry=r,
-        )
-        self.http_requests_in_flight = Gauge(
-            "vigil_http_requests_in_flight",
-            "HTTP requests being served right now.",
-            registry=r,
+        # HTTP (recorded by app.telemetry.middleware; plain numbers, see http_metrics.py)
+        self.http = HttpMetrics(
+            r, duration_buckets=HTTP_DURATION_BUCKETS, size_buckets=SIZE_BUCKETS
         )
 
         # Server-sent events (app.telemetry.sse)
@@ -113,6 +93,20 @@ class VigilMetrics:
             registry=r,
         )
 
+        # Web Vitals per site today (UTC), from the stored aggregates (app.rum.gauges)
+        self.rum_web_vital_p75 = Gauge(
+            "vigil_rum_web_vital_p75",
+            "p75 of a Core Web Vital per site today (UTC): seconds, CLS unitless.",
+            ["site", "metric"],
+            registry=r,
+        )
+        self.rum_web_vital_samples = Gauge(
+            "vigil_rum_web_vital_samples",
+            "Samples behind vigil_rum_web_vital_p75 (today, UTC).",
+            ["site", "metric"],
+            registry=r,
+        )
+
         # Database (app.telemetry.db_metrics)
         self.db_query_duration = Histogram(
             "vigil_db_query_duration_seconds",
@@ -125,6 +119,41 @@ class VigilMetrics:
             "vigil_db_slow_queries",
             "SQL statements slower than database.slow_query_seconds.",
             ["operation", "table"],
+            registry=r,
+        )
+
+        # Registered services (app.services.jobs)
+        self.service_checks = Counter(
+            "vigil_service_checks",
+            "Health checks of registered services, by result (ok or the error class).",
+            ["result"],
+            registry=r,
+        )
+        self.service_scrapes = Counter(
+            "vigil_service_scrapes",
+            "Scrapes of registered services' /metrics, by outcome (ok, error).",
+            ["outcome"],
+            registry=r,
+        )
+        self.service_scrape_series_dropped = Counter(
+            "vigil_service_scrape_series_dropped",
+            "Scraped series not kept: over services.max_series_per_service.",
+            ["service"],
+            registry=r,
+        )
+
+        # Retention (app.db.retention)
+        self.retention_rows_deleted = Counter(
+            "vigil_retention_rows_deleted",
+            "Expired rows deleted by the retention job, by table.",
+            ["table"],
+            registry=r,
+        )
+        self.retention_batch_duration = Histogram(
+            "vigil_retention_batch_duration_seconds",
+            "Duration of one retention delete batch (one transaction), by table.",
+            ["table"],
+            buckets=DB_DURATION_BUCKETS,
             registry=r,
         )
 
@@ -173,6 +202,13 @@ class VigilMetrics:
             "1 while this instance holds the scheduler lease.",
             registry=r,
         )
+        self.scheduler_last_heartbeat = Gauge(
+            "vigil_scheduler_last_heartbeat_timestamp_seconds",
+            "Unix time of this instance's last completed scheduler heartbeat.",
+            registry=r,
+        )
+        # process_* (memory, CPU, open files) for the system-health dashboard
+        ProcessCollector(registry=r)
 
     def set_build_info(self, *, version: str, environment: str) -> None:
         """Expose ``vigil_build_info{version,python,environment} 1``."""
@@ -181,8 +217,15 @@ class VigilMetrics:
         ).set(1)
 
     def set_leader(self, leader: bool) -> None:
-        """``vigil_scheduler_leader`` = 1 while this instance holds the scheduler lease."""
+        """``vigil_scheduler_leader`` = 1 while this instance holds the scheduler lease.
+
+        A replica that does not lead drops its Web Vitals gauges: only the leader refreshes
+        them, and a former leader's values would go stale.
+        """
         self.scheduler_leader.set(1 if leader else 0)
+        if not leader:
+            self.rum_web_vital_p75.clear()
+            self.rum_web_vital_samples.clear()
 
     def set_maintenance(self, active: bool) -> None:
         """``vigil_maintenance_mode`` = 1 while a maintenance window is active."""

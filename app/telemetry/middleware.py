@@ -48,7 +48,6 @@ from app.telemetry.asgi_types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from litestar.middleware import DefineMiddleware
-    from prometheus_client.metrics import Counter, Histogram
 
     from app.telemetry.metrics import VigilMetrics
 
@@ -85,7 +84,6 @@ _METHODS = frozenset(
 _REQUEST_ID_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:"
 _MAX_REQUEST_ID = 128
 _HEX = frozenset("0123456789abcdef")
-_STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 # Generated request ids: a random per-process prefix and a counter (unique, ~0.2 µs).
 _ID_PREFIX = os.urandom(6).hex()
@@ -166,7 +164,7 @@ class HttpInstrumentation:
     """Shared state of the HTTP middleware: instruments, cached label children, options.
 
     One instance serves every middleware instance built from it (Litestar builds one
-    middleware per route), so label children are cached once per (route, method, status).
+    middleware per route).
     """
 
     def __init__(
@@ -177,6 +175,7 @@ class HttpInstrumentation:
         access_log: AccessLog = "off",
         slow_request_seconds: float = 1.0,
         sample_rate: float = 1.0,
+        trace_gate: Callable[[], bool] | None = None,
         route_resolver: RouteResolver = litestar_route,
     ) -> None:
         self.metrics = metrics
@@ -184,28 +183,10 @@ class HttpInstrumentation:
         self.access_log = access_log
         self.slow_request_seconds = slow_request_seconds
         self.sample_rate = sample_rate
+        self.trace_gate = trace_gate
+        """Asked before recording a sampled trace; False (exporter down) skips it."""
         self.route_resolver = route_resolver
         self.access_logger = logging.getLogger(ACCESS_LOGGER_NAME)
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram, Histogram]] = {}
-
-    def children(
-        self, route: str, method: str, status: int
-    ) -> tuple[Counter, Histogram, Histogram]:
-        """Label children for one (route, method, status class), created once."""
-        status_class = status // 100
-        key = (route, method, status_class)
-        found = self._children.get(key)
-        if found is None:
-            assert self.metrics is not None
-            m = self.metrics
-            label = _STATUS_CLASSES.get(status_class, "other")
-            found = (
-                m.http_requests.labels(route, method, label),
-                m.http_request_duration.labels(route, method, label),
-                m.http_response_size.labels(route, method),
-            )
-            self._children[key] = found
-        return found
 
     def start_server_span(
         self,
@@ -218,14 +199,17 @@ class HttpInstrumentation:
 
         A request that is not sampled gets a non-recording span made here (a few µs), not
         through the SDK (~20 µs): it still carries a trace id for logs and outgoing calls.
+        So does a sampled one while ``trace_gate`` says the exporter is down (an incoming
+        sampled flag is passed on unchanged).
         """
         parent = parse_traceparent(traceparent, tracestate) if traceparent is not None else None
+        gate = self.trace_gate
         if parent is not None:
-            if parent.trace_flags.sampled:
+            if parent.trace_flags.sampled and (gate is None or gate()):
                 context = trace.set_span_in_context(NonRecordingSpan(parent))
                 return tracer.start_span(method, context=context, kind=SpanKind.SERVER)
             return _unsampled(parent.trace_id, parent.trace_flags, parent.trace_state)
-        if random.random() < self.sample_rate:
+        if random.random() < self.sample_rate and (gate is None or gate()):
             return tracer.start_span(method, context=_ROOT, kind=SpanKind.SERVER)
         return _unsampled(_ids.generate_trace_id(), TraceFlags(TraceFlags.DEFAULT), None)
 
@@ -299,8 +283,9 @@ class TelemetryMiddleware:
                     message["headers"] = [*(headers or ()), (b"x-request-id", request_id_bytes)]
             await send(message)
 
-        if metrics is not None:
-            metrics.http_requests_in_flight.inc()
+        http = metrics.http if metrics is not None else None
+        if http is not None:
+            http.in_flight += 1
         start = time.perf_counter()
         error: BaseException | None = None
         try:
@@ -314,13 +299,10 @@ class TelemetryMiddleware:
             duration = time.perf_counter() - start
             route = inst.route_resolver(scope) or UNMATCHED_ROUTE
             method_label = method if method in _METHODS else "OTHER"
-            if metrics is not None:
-                metrics.http_requests_in_flight.dec()
-                requests, durations, sizes = inst.children(route, method_label, status)
-                requests.inc()
-                if not scope.get(SSE_SCOPE_KEY):
-                    durations.observe(duration)
-                sizes.observe(size)
+            if http is not None:
+                http.in_flight -= 1
+                timed = None if scope.get(SSE_SCOPE_KEY) else duration
+                http.record(route, method_label, status, timed, size)
             if span is not None:
                 if span.is_recording():
                     _annotate(span, method_label, route, path, status, request_id, error)

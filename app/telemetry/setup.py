@@ -114,6 +114,7 @@ def setup_telemetry(
         access_log=settings.logging.access_log,
         slow_request_seconds=settings.logging.slow_request_seconds,
         sample_rate=settings.tracing.sample_rate,
+        trace_gate=tracing.exporter.admits_new_traces if tracing.exporter is not None else None,
     )
     return Telemetry(
         settings=settings,

@@ -72,7 +72,9 @@ class OnceWarningExporter(SpanExporter):
     """Delegates to another exporter; logs one warning per outage instead of one per batch.
 
     While the collector is down, batches are dropped without being encoded or sent, and
-    one batch is tried every ``retry_seconds``: an outage costs the app no CPU.
+    one batch is tried every ``retry_seconds``; :meth:`admits_new_traces` lets span
+    producers stop making spans meanwhile, but for one probe per interval, so an outage
+    costs the app next to no CPU (tracing degrades to a no-op until the collector is back).
     """
 
     def __init__(
@@ -86,6 +88,17 @@ class OnceWarningExporter(SpanExporter):
         self.dropped_batches = 0
         self.is_shut_down = False
         self._retry_at = 0.0
+        self._probe_at = 0.0
+
+    def admits_new_traces(self) -> bool:
+        """False during an outage, but once per ``retry_seconds`` (a probe trace)."""
+        if not self.failing:
+            return True
+        now = time.monotonic()
+        if now < self._probe_at:
+            return False
+        self._probe_at = now + self.retry_seconds
+        return True
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self.failing and time.monotonic() < self._retry_at:
@@ -98,7 +111,7 @@ class OnceWarningExporter(SpanExporter):
             result, reason = SpanExportResult.FAILURE, f"{type(exc).__name__}: {exc}"
         if result is SpanExportResult.FAILURE:
             self.failures += 1
-            self._retry_at = time.monotonic() + self.retry_seconds
+            self._retry_at = self._probe_at = time.monotonic() + self.retry_seconds
             if not self.failing:
                 self.failing = True
                 logger.warning(

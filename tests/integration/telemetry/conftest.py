@@ -8,12 +8,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
-from tests.integration.telemetry.telemetry_receivers import Received
+from tests.integration.telemetry.telemetry_receivers import Received, serve_otlp
 
 
 def _serve(handler_class: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
@@ -24,26 +20,7 @@ def _serve(handler_class: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPSe
 
 @pytest.fixture
 def otlp_receiver() -> Iterator[Received]:
-    received = Received(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            request = ExportTraceServiceRequest()
-            request.ParseFromString(body)
-            received.requests.append(request)
-            payload = ExportTraceServiceResponse().SerializeToString()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server, url = _serve(Handler)
-    received.url = f"{url}/v1/traces"
+    server, received = serve_otlp()
     yield received
     server.shutdown()
     server.server_close()

@@ -10,11 +10,22 @@ from litestar import Litestar, get
 from litestar.params import FromPath
 from litestar.testing import TestClient
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from prometheus_client import CollectorRegistry
 
 from app.config import LoggingSettings, TelemetrySettings, TracingSettings
 from app.telemetry.setup import Telemetry, setup_telemetry
-from tests.integration.telemetry.telemetry_receivers import Received
+from tests.integration.telemetry.telemetry_receivers import Received, serve_otlp
+
+
+class SpanCounter(SpanProcessor):
+    """Counts spans that ended, whether or not they are exported."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.count += 1
 
 
 @get("/items/{item_id:int}", sync_to_thread=False)
@@ -94,14 +105,16 @@ async def test_unreachable_collector_logs_one_warning_and_shutdown_is_bounded(
     caplog.set_level(logging.DEBUG)
     flaky = make_telemetry(endpoint, sample_rate=1.0, timeout=1.0)
     assert flaky.tracer_provider is not None
+    ended = SpanCounter()
+    flaky.tracer_provider.add_span_processor(ended)
     with client_for(flaky) as client:
-        for _ in range(3):  # three batches
+        for _ in range(3):
             assert client.get("/items/5").status_code == 200
             flaky.tracer_provider.force_flush()
     assert flaky.tracing.exporter is not None
-    # One real attempt; the next batches are dropped unencoded until the retry time.
+    # One real attempt; until the retry time, requests make no span at all (no-op).
     assert flaky.tracing.exporter.failures == 1
-    assert flaky.tracing.exporter.dropped_batches == 2
+    assert ended.count == 1
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert endpoint in warnings[0].getMessage()
@@ -115,6 +128,39 @@ async def test_unreachable_collector_logs_one_warning_and_shutdown_is_bounded(
     started = time.monotonic()
     await telemetry.shutdown()
     assert time.monotonic() - started < 6.5
+
+
+def test_tracing_resumes_with_a_probe_once_the_collector_is_back(closed_port: int) -> None:
+    telemetry = make_telemetry(f"http://127.0.0.1:{closed_port}/v1/traces", sample_rate=1.0)
+    provider, exporter = telemetry.tracer_provider, telemetry.tracing.exporter
+    assert provider is not None
+    assert exporter is not None
+    exporter.retry_seconds = 0.5
+    ended = SpanCounter()
+    provider.add_span_processor(ended)
+    with client_for(telemetry) as client:
+        client.get("/items/1")
+        provider.force_flush()
+        assert exporter.failing
+        for _ in range(5):  # during the outage: no spans
+            client.get("/items/2")
+        assert ended.count == 1
+
+        server, received = serve_otlp(closed_port)
+        try:
+            time.sleep(0.6)
+            client.get("/items/3")  # the probe
+            provider.force_flush()
+            assert not exporter.failing
+            for _ in range(3):
+                client.get("/items/4")
+            provider.force_flush()
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert ended.count == 1 + 1 + 3
+    assert len(received.spans()) == 4
+    telemetry.tracing.shutdown()
 
 
 def test_invalid_endpoint_degrades_to_no_op_with_one_warning(

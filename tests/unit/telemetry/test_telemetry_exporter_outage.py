@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -37,3 +38,18 @@ def test_export_resumes_once_the_collector_is_back() -> None:
     assert exporter.export([]) is SpanExportResult.SUCCESS
     assert not exporter.failing
     assert collector.calls == 2
+
+
+def test_new_traces_are_refused_during_an_outage_but_for_one_probe_per_interval() -> None:
+    collector = FlakyCollector()
+    exporter = OnceWarningExporter(collector, endpoint="http://x", retry_seconds=3600)
+    assert exporter.admits_new_traces()
+    exporter.export([])
+    assert not exporter.admits_new_traces()
+
+    exporter = OnceWarningExporter(collector, endpoint="http://x", retry_seconds=0.05)
+    exporter.export([])
+    assert not exporter.admits_new_traces()
+    time.sleep(0.06)
+    assert exporter.admits_new_traces()  # the probe
+    assert not exporter.admits_new_traces()
