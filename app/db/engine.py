@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from litestar.datastructures import State
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -47,3 +48,9 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def app_sessions(state: State) -> async_sessionmaker[AsyncSession]:
+    """The session factory ``app.main`` keeps in the application state."""
+    sessions: async_sessionmaker[AsyncSession] = state.sessions
+    return sessions

@@ -8,7 +8,15 @@ from sqlalchemy import MetaData
 
 from app.db.base import Base
 
-MODEL_MODULES = ("app.db.lease", "app.auth.models", "app.rum.models")
+MODEL_MODULES = (
+    "app.db.lease",
+    "app.auth.models",
+    "app.rum.models",
+    "app.services.models",
+    "app.tasks.models",
+    "app.alerts.models",
+    "app.notify.models",
+)
 
 
 def metadata() -> MetaData:

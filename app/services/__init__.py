@@ -1,0 +1,1 @@
+"""Registered services: the registry, health checks, scrapes and Prometheus HTTP SD."""
