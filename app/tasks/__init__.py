@@ -1,0 +1,1 @@
+"""Task runs: Healthchecks-style ping routes, runs, schedules and overdue detection."""
