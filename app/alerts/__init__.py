@@ -1,0 +1,1 @@
+"""Alerts: rules, signals, the evaluator and its states, silences and maintenance windows."""
