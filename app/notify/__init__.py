@@ -1,0 +1,1 @@
+"""Notifications: channels (webhook, Slack, e-mail, Alertmanager), the outbox and its dispatcher."""
