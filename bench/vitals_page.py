@@ -13,57 +13,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
-import os
-import platform
 import random
-import re
 import secrets
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
-from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import (
-    DatabaseSettings,
-    SchedulerSettings,
-    Settings,
-    TelemetrySettings,
-    TracingSettings,
-)
+from app.config import DatabaseSettings
 from app.db import migrate
 from app.db.base import utcnow
 from app.db.engine import create_engine, create_session_factory
 from app.rum import queries
 from app.rum.aggregates import build_windows, delete_expired, write_deltas
-from app.rum.deltas import DEVICES, VitalsDelta
-from app.rum.histogram import BUCKETS, LOW, METRICS, bucket_bounds
+from app.rum.deltas import DEVICES
 from app.rum.models import PageWindow, Site, SiteDaily, VitalsDaily
-from bench._harness import (
-    command_line,
-    cpu_model,
-    markdown_table,
-    now_utc,
-    progress,
-    rewrite_doc_section,
-    versions,
+from bench._harness import markdown_table, progress
+from bench._in_process import (
+    in_process_parser,
+    p95,
+    report_header,
+    run_on_databases,
+    signed_in_client,
 )
+from bench._seed import day_deltas
 
-PG_ADMIN_DSN = os.environ.get("VIGIL_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-TYPICAL = {"LCP": 2400.0, "INP": 180.0, "CLS": 0.08, "FCP": 1600.0, "TTFB": 600.0}
 RANGE_NAMES = {1: "24 h", 7: "7 d", 30: "30 d"}
-EMAIL = "bench@example.com"
-PASSWORD = "bench password 123"  # a throwaway user in a throwaway database
-_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -92,29 +73,6 @@ class Seeded:
     retention_deleted: int
 
 
-def day_deltas(rng: random.Random, site_id: int, day: date, pages: int) -> list[VitalsDelta]:
-    """One day's flush: every page x metric x device, ~20 samples in a few buckets."""
-    deltas = []
-    for page_index in range(pages):
-        page = "/" if page_index == 0 else f"/section-{page_index % 17}/page-{page_index}"
-        for metric in METRICS:
-            centre = _bucket(metric, TYPICAL[metric] * (0.5 + (page_index % 10) / 5))
-            for device in DEVICES:
-                delta = VitalsDelta.empty(
-                    site_id=site_id, day=day, page=page, device=device, metric=metric
-                )
-                for _ in range(rng.randint(5, 25)):
-                    index = min(BUCKETS - 1, max(0, centre + rng.randint(-6, 6)))
-                    lower, upper = bucket_bounds(metric, index)
-                    delta.count(lower if math.isinf(upper) else (lower + upper) / 2)
-                deltas.append(delta)
-    return deltas
-
-
-def _bucket(metric: str, value: float) -> int:
-    return 1 + int(math.log(value / LOW[metric]) / math.log(1.1))
-
-
 async def timed_build(sessions: Sessions, url: str, *, site_id: int, now: datetime) -> BuildTiming:
     """Today's window build while a second engine flushes one of today's deltas every 20 ms
     (the accumulators of other replicas), timing the build's write transactions."""
@@ -139,7 +97,7 @@ async def timed_build(sessions: Sessions, url: str, *, site_id: int, now: dateti
     async def flush_meanwhile() -> None:
         rng = random.Random(7)
         while building:
-            delta = day_deltas(rng, site_id, now.date(), 1)[0]
+            delta = day_deltas(rng, site_id, now.date(), ["/"])[0]
             started = time.perf_counter()
             await write_deltas(flusher, [delta], now=now)
             waits.append(time.perf_counter() - started)
@@ -175,12 +133,13 @@ async def seed(sessions: Sessions, url: str, *, days: int, pages: int, today: da
         await session.flush()
         site_id = site.id
     rng = random.Random(42)
+    page_names = ["/"] + [f"/section-{i % 17}/page-{i}" for i in range(1, pages)]
     write_seconds = 0.0
     rows_written = 0
     for offset in range(days - 1, -1, -1):
         day = today - timedelta(days=offset)
         now = datetime.combine(day, day_time(12), tzinfo=UTC)
-        deltas = day_deltas(rng, site_id, day, pages)
+        deltas = day_deltas(rng, site_id, day, page_names)
         if day == today:
             build = await timed_build(sessions, url, site_id=site_id, now=now)
         started = time.perf_counter()
@@ -221,11 +180,8 @@ async def time_loads(call: Callable[[], Awaitable[object]], loads: int) -> list[
     return timings
 
 
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
-async def measure(url: str, *, days: int, pages: int, loads: int) -> tuple[Seeded, list[list[Any]]]:
+async def measure(url: str, args: argparse.Namespace) -> tuple[Seeded, list[list[Any]]]:
+    days, pages, loads = args.days, args.pages, args.loads
     engine = create_engine(DatabaseSettings(url=url))
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
@@ -263,31 +219,7 @@ async def measure(url: str, *, days: int, pages: int, loads: int) -> tuple[Seede
         rows.append(["queries", range_days, device, sort, timings])
         progress(f"queries {RANGE_NAMES[range_days]} {device} {sort}: p95 {p95(timings):.1f} ms")
 
-    import logging
-
-    from litestar.testing import AsyncTestClient
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-    from app.auth.users import create_user
-    from app.main import create_app
-
-    await create_user(sessions, email=EMAIL, password=PASSWORD, role="viewer")
-    settings = Settings(
-        database=DatabaseSettings(url=url, auto_upgrade=False),
-        scheduler=SchedulerSettings(enabled=False),
-        telemetry=TelemetrySettings(tracing=TracingSettings(enabled=False)),
-    )
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        login_page = await client.get("/login")
-        token = _CSRF.search(login_page.text)
-        assert token, "no CSRF token on /login"
-        answer = await client.post(
-            "/login",
-            data={"email": EMAIL, "password": PASSWORD, "next": "", "_csrf_token": token[1]},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
+    async with signed_in_client(url, role="viewer") as client:
         for range_days, device, sort in variants:
             path = f"/vitals?site={site_id}&range={range_days}&device={device}&sort={sort}"
 
@@ -302,24 +234,6 @@ async def measure(url: str, *, days: int, pages: int, loads: int) -> tuple[Seede
             progress(f"page {path}: p95 {p95(timings):.1f} ms")
     await engine.dispose()
     return seeded, rows
-
-
-async def run_database(name: str, args: argparse.Namespace) -> tuple[Seeded, list[list[Any]]]:
-    if name == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-            return await measure(url, days=args.days, pages=args.pages, loads=args.loads)
-    database = f"vigil_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        return await measure(
-            f"{base}/{database}", days=args.days, pages=args.pages, loads=args.loads
-        )
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[Any]]]]) -> str:
@@ -363,15 +277,7 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Seeded, list[list[
         if sqlite_p95
         else ""
     )
-    installed = versions("sqlalchemy", "aiosqlite", "asyncpg", "litestar")
-    header = "  \n".join(
-        [
-            f"Command: `{command_line()}`",
-            f"Date: {now_utc()}",
-            f"Machine: {machine()}",
-            "Versions: " + ", ".join(f"{name} {version}" for name, version in installed.items()),
-        ]
-    )
+    header = report_header("sqlalchemy", "aiosqlite", "asyncpg", "litestar")
     timing_table = markdown_table(
         ["database", "what", "range, device, sort", "p50", "p95", "max"], table_rows, "lllrrr"
     )
@@ -421,33 +327,12 @@ every 20 ms during the build (in brackets: how many).
 """
 
 
-def machine() -> str:
-    """Cores, CPU, Python and the load average: this benchmark pins nothing and runs no wrk."""
-    load1, load5, _ = os.getloadavg()
-    return (
-        f"{os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, "
-        f"one process, not pinned; load average at the end {load1:.2f} / {load5:.2f} "
-        "(1 / 5 min)"
-    )
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser = in_process_parser(__doc__, db="both")
     parser.add_argument("--loads", type=int, default=50)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--pages", type=int, default=500)
-    parser.add_argument("--no-doc", action="store_true", help="print, do not write the doc")
-    args = parser.parse_args()
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    results = {}
-    for database in databases:
-        progress(f"{database}: seeding")
-        results[database] = asyncio.run(run_database(database, args))
-    body = report(args, results)
-    print(body)
-    if not args.no_doc:
-        rewrite_doc_section("vitals_page", body)
+    run_on_databases(parser.parse_args(), measure, report, section="vitals_page")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from litestar import delete, get, patch, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.principal import requires_admin
+from app.db.engine import app_sessions
 from app.rum import sites
 from app.rum.models import Site
 
@@ -59,11 +59,6 @@ class SiteOut(msgspec.Struct, kw_only=True):
     tag: str
 
 
-def _sessions(state: State) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = state.sessions
-    return sessions
-
-
 def _public_url(state: State) -> str:
     url: str = state.settings.server.public_url
     return url
@@ -97,13 +92,13 @@ def _unset_to_none(value: T | msgspec.UnsetType) -> T | None:
 async def list_sites(state: State) -> list[SiteOut]:
     """Every RUM site, by name."""
     public_url = _public_url(state)
-    return [site_out(s, public_url=public_url) for s in await sites.list_sites(_sessions(state))]
+    return [site_out(s, public_url=public_url) for s in await sites.list_sites(app_sessions(state))]
 
 
 @get("/api/v1/sites/{site_id:int}", tags=["rum"])
 async def get_site(state: State, site_id: FromPath[int]) -> SiteOut:
     """One site; 404 when there is none with this id."""
-    site = await sites.get_site(_sessions(state), site_id=site_id)
+    site = await sites.get_site(app_sessions(state), site_id=site_id)
     if site is None:
         raise NotFoundException(detail=f"no site with id {site_id}")
     return site_out(site, public_url=_public_url(state))
@@ -114,7 +109,7 @@ async def create_site(state: State, data: JSONBody[SiteIn]) -> SiteOut:
     """Create a site with a fresh public key."""
     try:
         site = await sites.create_site(
-            _sessions(state),
+            app_sessions(state),
             name=data.name,
             allowed_origins=data.allowed_origins,
             sample_rate=data.sample_rate,
@@ -130,7 +125,7 @@ async def update_site(state: State, site_id: FromPath[int], data: JSONBody[SiteP
     """Change the fields given; the key stays (see ``regenerate-key``)."""
     try:
         site = await sites.update_site(
-            _sessions(state),
+            app_sessions(state),
             site_id=site_id,
             name=_unset_to_none(data.name),
             allowed_origins=_unset_to_none(data.allowed_origins),
@@ -153,7 +148,7 @@ async def update_site(state: State, site_id: FromPath[int], data: JSONBody[SiteP
 async def regenerate_site_key(state: State, site_id: FromPath[int]) -> SiteOut:
     """Give the site a new key; pages with the old tag are refused from now on."""
     try:
-        site = await sites.regenerate_key(_sessions(state), site_id=site_id)
+        site = await sites.regenerate_key(app_sessions(state), site_id=site_id)
     except sites.SiteNotFoundError as exc:
         raise NotFoundException(detail=str(exc)) from None
     return site_out(site, public_url=_public_url(state))
@@ -162,7 +157,7 @@ async def regenerate_site_key(state: State, site_id: FromPath[int]) -> SiteOut:
 @delete("/api/v1/sites/{site_id:int}", tags=["rum"], guards=[requires_admin])
 async def delete_site(state: State, site_id: FromPath[int]) -> None:
     """Delete the site; 404 when there is none with this id."""
-    if not await sites.delete_site(_sessions(state), site_id=site_id):
+    if not await sites.delete_site(app_sessions(state), site_id=site_id):
         raise NotFoundException(detail=f"no site with id {site_id}")
 
 

@@ -9,13 +9,14 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.principal import current_principal, requires_admin
+from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
+from app.db.engine import app_sessions
 from app.rum import queries, sites, views
 from app.rum.models import Site
 from app.rum.views import SiteForm
+from app.ui.notices import query_notice
 from app.ui.routes import page
 
 SITES_PATH = "/vitals/sites"
@@ -27,19 +28,9 @@ Device = Literal["all", "mobile", "tablet", "desktop"]
 PageSort = Literal["views", "LCP", "INP", "CLS", "FCP", "TTFB"]
 
 
-def _sessions(state: State) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = state.sessions
-    return sessions
-
-
 def _public_url(state: State) -> str:
     url: str = state.settings.server.public_url
     return url.rstrip("/")
-
-
-def _is_admin(request: Request[Any, Any, Any]) -> bool:
-    principal = current_principal(request)
-    return principal is not None and principal.is_admin
 
 
 def _tags(state: State, rows: list[Site]) -> dict[int, str]:
@@ -55,18 +46,17 @@ async def _sites_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Template:
-    rows = await sites.list_sites(_sessions(state))
-    response = page(
+    rows = await sites.list_sites(app_sessions(state))
+    return page(
         request,
         "pages/rum_sites.html",
         sites=rows,
-        can_edit=_is_admin(request),
+        can_edit=is_admin(request),
         form=form or SiteForm(),
         error=error,
         public_url=_public_url(state),
+        status_code=status_code,
     )
-    response.status_code = status_code
-    return response
 
 
 @get(SITES_PATH, include_in_schema=False)
@@ -83,7 +73,7 @@ async def create_site_form(
     try:
         name, origins, sample_rate, page_cap = data.parsed()
         site = await sites.create_site(
-            _sessions(state),
+            app_sessions(state),
             name=name,
             allowed_origins=origins,
             sample_rate=sample_rate,
@@ -95,7 +85,7 @@ async def create_site_form(
 
 
 async def _site_or_404(state: State, site_id: int) -> Site:
-    site = await sites.get_site(_sessions(state), site_id=site_id)
+    site = await sites.get_site(app_sessions(state), site_id=site_id)
     if site is None:
         raise NotFoundException(detail=f"no site with id {site_id}")
     return site
@@ -117,19 +107,18 @@ def _site_page(
         "rekeyed": "New key generated: pages with the old tag are refused from now on. "
         "Update the tag on your site.",
     }
-    response = page(
+    return page(
         request,
         "pages/rum_site.html",
         site=site,
         tag=sites.beacon_tag(public_url=public_url, site=site),
         endpoint=sites.endpoint_url(public_url=public_url, key=site.key),
-        can_edit=_is_admin(request),
+        can_edit=is_admin(request),
         form=form or SiteForm.of(site),
         error=error,
-        notice=next((text for key, text in notice.items() if key in request.query_params), None),
+        notice=query_notice(request, notice),
+        status_code=status_code,
     )
-    response.status_code = status_code
-    return response
 
 
 @get(f"{SITES_PATH}/{{site_id:int}}", include_in_schema=False)
@@ -157,7 +146,7 @@ async def update_site_form(
     try:
         name, origins, sample_rate, page_cap = data.parsed()
         await sites.update_site(
-            _sessions(state),
+            app_sessions(state),
             site_id=site_id,
             name=name,
             allowed_origins=origins,
@@ -180,7 +169,7 @@ async def update_site_form(
 async def regenerate_key_form(state: State, site_id: FromPath[int]) -> Redirect:
     """Give the site a new key and show the new tag."""
     try:
-        await sites.regenerate_key(_sessions(state), site_id=site_id)
+        await sites.regenerate_key(app_sessions(state), site_id=site_id)
     except sites.SiteNotFoundError as exc:
         raise NotFoundException(detail=str(exc)) from None
     return Redirect(path=f"{SITES_PATH}/{site_id}?rekeyed=1", status_code=303)
@@ -194,7 +183,7 @@ async def regenerate_key_form(state: State, site_id: FromPath[int]) -> Redirect:
 )
 async def delete_site_form(state: State, site_id: FromPath[int]) -> Redirect:
     """Delete the site and go back to the list."""
-    if not await sites.delete_site(_sessions(state), site_id=site_id):
+    if not await sites.delete_site(app_sessions(state), site_id=site_id):
         raise NotFoundException(detail=f"no site with id {site_id}")
     return Redirect(path=SITES_PATH, status_code=303)
 
@@ -209,7 +198,7 @@ async def vitals(
     sort: Annotated[PageSort, QueryParameter()] = "views",
 ) -> Template:
     """p75 per metric with its rating split, the daily trend and the pages of one site."""
-    rows = await sites.list_sites(_sessions(state))
+    rows = await sites.list_sites(app_sessions(state))
     site = next((s for s in rows if s.id == site_id), None) if site_id is not None else None
     if site_id is not None and site is None:
         raise NotFoundException(detail=f"no site with id {site_id}")
@@ -217,7 +206,7 @@ async def vitals(
     context: dict[str, Any] = {
         "sites": views.site_choices(rows, site.id if site else None),
         "site": site,
-        "can_edit": _is_admin(request),
+        "can_edit": is_admin(request),
         "ranges": views.range_choices(range_days),
         "devices": views.device_choices(device),
         "range_label": views.RANGE_LABELS[range_days],
@@ -226,7 +215,7 @@ async def vitals(
     if site is None:
         return page(request, "pages/vitals.html", **context)
     today = utcnow().date()
-    sessions = _sessions(state)
+    sessions = app_sessions(state)
     summary = await queries.site_summary(
         sessions, site_id=site.id, range_days=range_days, device=device, today=today
     )

@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db.rows import delete_by_id, name_taken
 from app.rum.models import Site
 
 KEY_BYTES: Final = 12
@@ -173,13 +174,6 @@ async def get_site_by_key(sessions: async_sessionmaker[AsyncSession], *, key: st
         return site
 
 
-async def _name_taken(session: AsyncSession, name: str, *, except_id: int | None = None) -> bool:
-    query = select(Site.id).where(func.lower(Site.name) == name.lower())
-    if except_id is not None:
-        query = query.where(Site.id != except_id)
-    return (await session.scalar(query.limit(1))) is not None
-
-
 def _duplicate(name: str) -> DuplicateSiteError:
     return DuplicateSiteError(f"a site named {name!r} already exists; choose another name")
 
@@ -202,7 +196,7 @@ async def create_site(
     )
     try:
         async with sessions.begin() as session:
-            if await _name_taken(session, site.name):
+            if await name_taken(session, (Site.id, Site.name), site.name):
                 raise _duplicate(site.name)
             session.add(site)
     except IntegrityError:
@@ -230,7 +224,7 @@ async def update_site(
             if site is None:
                 raise SiteNotFoundError(f"no site with id {site_id}")
             if new_name is not None and new_name != site.name:
-                if await _name_taken(session, new_name, except_id=site_id):
+                if await name_taken(session, (Site.id, Site.name), new_name, except_id=site_id):
                     raise _duplicate(new_name)
                 site.name = new_name
             if new_origins is not None:
@@ -256,12 +250,7 @@ async def regenerate_key(sessions: async_sessionmaker[AsyncSession], *, site_id:
 
 async def delete_site(sessions: async_sessionmaker[AsyncSession], *, site_id: int) -> bool:
     """Delete the site; False when there was none."""
-    async with sessions.begin() as session:
-        site = await session.get(Site, site_id)
-        if site is None:
-            return False
-        await session.delete(site)
-    return True
+    return await delete_by_id(sessions, Site, site_id)
 
 
 async def ensure_demo_site(

@@ -20,6 +20,7 @@ _ITEMS = (
     ("Services", "/services", False),
     ("Tasks", "/tasks", False),
     ("Alerts", "/alerts", False),
+    ("HTTP & SSE", "/http", False),
     ("Admin", "/admin", True),
 )
 

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, get, post
+import httpx
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, URLEncodedBody
+from litestar.enums import MediaType
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import tokens
+from app.auth.login_sessions import SESSION_COOKIE
 from app.auth.principal import Principal, current_principal, requires_admin
 from app.auth.users import list_users
 from app.db.base import utcnow
+from app.db.engine import app_sessions
 from app.rum.queries import site_summary
 from app.rum.sites import list_sites
 from app.rum.views import CORE_METRICS, site_glance
+from app.telemetry.litestar_sse import InstrumentedServerSentEvent
 from app.ui.forms import NewTokenForm
+from app.ui.http_view import DEFAULT_RANGE, RANGES, RangeKey, http_view, range_choices
+from app.ui.live import LiveHub, TooManyStreams, session_key
 from app.ui.navigation import nav_items
 from app.ui.overview import self_status
+from app.ui.overview_data import live_context
+from app.ui.service_http import ServiceFigures, service_figures
 
 
-def page(request: Request[Any, Any, Any], template_name: str, **context: Any) -> Template:
-    """Render a full page with the layout's navigation and user."""
+def page(
+    request: Request[Any, Any, Any], template_name: str, *, status_code: int = 200, **context: Any
+) -> Template:
+    """Render a full page with the layout's navigation and user (a form with bad input
+    is shown again with ``status_code=400``)."""
     principal = current_principal(request)
     return Template(
         template_name=template_name,
@@ -33,12 +44,8 @@ def page(request: Request[Any, Any, Any], template_name: str, **context: Any) ->
             "nav": nav_items(request.url.path, principal),
             **context,
         },
+        status_code=status_code,
     )
-
-
-def _sessions(state: State) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = state.sessions
-    return sessions
 
 
 @get("/", include_in_schema=False)
@@ -53,35 +60,88 @@ async def overview(request: Request[Any, Any, Any], state: State) -> Template:
         has_heartbeat=scheduler is not None and scheduler.last_heartbeat is not None,
         now=time.monotonic(),
     )
-    sessions = _sessions(state)
-    today = utcnow().date()
+    sessions = app_sessions(state)
+    now = utcnow()
     glances = [
         site_glance(
             site,
-            await site_summary(sessions, site_id=site.id, range_days=1, device="all", today=today),
+            await site_summary(
+                sessions, site_id=site.id, range_days=1, device="all", today=now.date()
+            ),
         )
         for site in await list_sites(sessions)
     ]
-    return page(request, "pages/overview.html", status=status, sites=glances, metrics=CORE_METRICS)
+    return page(
+        request,
+        "pages/overview.html",
+        status=status,
+        sites=glances,
+        metrics=CORE_METRICS,
+        **await live_context(sessions, _live(state), now=now),
+    )
 
 
-@get("/services", include_in_schema=False)
-async def services(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "pages/services.html")
+def _live(state: State) -> LiveHub:
+    hub: LiveHub = state.live
+    return hub
 
 
-@get("/tasks", include_in_schema=False)
-async def tasks_page(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "pages/tasks.html")
+@get("/ui/events", include_in_schema=False)
+async def live_events(
+    request: Request[Any, Any, Any], state: State
+) -> InstrumentedServerSentEvent | Response[str]:
+    """The overview's live fragments as server-sent events (429 past the stream limits)."""
+    hub = _live(state)
+    try:
+        lease = hub.open(session_key(request.cookies.get(SESSION_COOKIE)))
+    except TooManyStreams as exc:
+        return Response(
+            content=str(exc),
+            status_code=429,
+            media_type=MediaType.TEXT,
+            headers={"Retry-After": "10"},
+        )
+    return InstrumentedServerSentEvent(
+        hub.stream(lease),
+        stream="dashboard",
+        metrics=state.telemetry.metrics,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
-@get("/alerts", include_in_schema=False)
-async def alerts(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "pages/alerts.html")
+async def _service_figures(state: State, window: str) -> ServiceFigures | None:
+    prometheus_url: str = state.settings.alerts.prometheus_url
+    if not prometheus_url:
+        return None
+    timeout = min(5.0, float(state.settings.alerts.query_timeout_seconds))
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        return await service_figures(http, prometheus_url, window=window)
+
+
+@get("/http", include_in_schema=False)
+async def http_page(
+    request: Request[Any, Any, Any],
+    state: State,
+    range_key: Annotated[RangeKey, QueryParameter(name="range")] = DEFAULT_RANGE,
+) -> Template:
+    """Vigil's own routes and SSE streams; registered services' when Prometheus is set."""
+    return page(
+        request,
+        "pages/http.html",
+        view=http_view(
+            _live(state).ring,
+            window_seconds=RANGES[range_key],
+            wall_now=utcnow(),
+            monotonic_now=time.monotonic(),
+        ),
+        ranges=range_choices(range_key),
+        range_key=range_key,
+        services=await _service_figures(state, range_key),
+    )
 
 
 async def _admin_page(request: Request[Any, Any, Any], state: State, **context: Any) -> Template:
-    sessions = _sessions(state)
+    sessions = app_sessions(state)
     return page(
         request,
         "pages/admin.html",
@@ -111,7 +171,7 @@ async def admin_create_token(
         return page_
     principal: Principal = request.user
     issued = await tokens.create_token(
-        _sessions(state), user_id=principal.user_id, name=data.name.strip(), scope=data.scope
+        app_sessions(state), user_id=principal.user_id, name=data.name.strip(), scope=data.scope
     )
     return await _admin_page(request, state, issued=issued)
 
@@ -119,17 +179,17 @@ async def admin_create_token(
 @post("/admin/tokens/{token_id:int}/revoke", include_in_schema=False, guards=[requires_admin])
 async def admin_revoke_token(state: State, token_id: FromPath[int]) -> Redirect:
     """Revoke a token and go back to the admin page."""
-    await tokens.revoke_token(_sessions(state), token_id=token_id)
+    await tokens.revoke_token(app_sessions(state), token_id=token_id)
     return Redirect(path="/admin", status_code=303)
 
 
 ui_routes = [
     overview,
-    services,
-    tasks_page,
-    alerts,
+    live_events,
+    http_page,
     admin,
     admin_create_token,
     admin_revoke_token,
 ]
-"""Route handlers of the dashboard (``/vitals`` is served by ``app.rum.pages``)."""
+"""Route handlers of the dashboard (``/vitals`` is served by ``app.rum.pages``, ``/services``
+by ``app.services.pages``)."""

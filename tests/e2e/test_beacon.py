@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.async_api import ConsoleMessage, Page, async_playwright
+from playwright.async_api import ConsoleMessage, async_playwright
 
 from app.config import DatabaseSettings
 from app.db import migrate
@@ -29,7 +29,7 @@ from app.rum.histogram import METRICS
 from app.rum.models import Site
 from app.rum.queries import SiteSummary, site_summary
 from app.rum.sites import beacon_tag, create_site
-from tests.support.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS, SCREENSHOTS
+from tests.support.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, log_in
 from tests.support.server import free_port, vigil_server
 
 ADMIN_EMAIL = "ops@example.com"
@@ -170,14 +170,6 @@ def _as_ms(text: str) -> float:
     return float(number) * (1000 if unit == "s" else 1)
 
 
-async def _log_in(page: Page, base: str, path: str) -> None:
-    await page.goto(f"{base}{path}")
-    await page.get_by_label("E-mail").fill(ADMIN_EMAIL)
-    await page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(f"{base}{path}")
-
-
 async def test_a_page_view_in_chromium_reaches_the_database_and_the_vitals_page(
     tmp_path: Path,
 ) -> None:
@@ -228,7 +220,9 @@ async def test_a_page_view_in_chromium_reaches_the_database_and_the_vitals_page(
 
                 page.on("response", on_response)
                 vitals = f"/vitals?site={shop.id}&range=1&device=all"
-                await _log_in(page, server.url, vitals)
+                await log_in(
+                    page, server.url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, then=vitals
+                )
                 await page.wait_for_load_state("networkidle")
                 text = await page.content()
                 assert 0 < _as_ms(_p75_text(text, "LCP")) < 4000

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import ConsoleMessage, Request, async_playwright
+from playwright.async_api import Request
 
-from tests.support.browser import BROWSER_MARKS, CHROMIUM, LAUNCH_ARGS, SCREENSHOTS
+from tests.support.browser import BROWSER_MARKS, SCREENSHOTS, chromium_page, console_problems
 from tests.support.server import vigil_server
 
 ADMIN_EMAIL = "ops@example.com"
@@ -18,18 +18,10 @@ pytestmark = BROWSER_MARKS
 async def test_login_overview_and_logout_in_a_real_browser(tmp_path: Path) -> None:
     env = {"VIGIL_ADMIN_EMAIL": ADMIN_EMAIL, "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD}
     with vigil_server(tmp_path, env=env) as server:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-            page = await (
-                await browser.new_context(viewport={"width": 1280, "height": 860})
-            ).new_page()
-            console_errors: list[str] = []
+        async with chromium_page(height=860) as page:
+            console_errors = console_problems(page)
             failed: list[str] = []
             bad_status: list[str] = []
-
-            def on_console(message: ConsoleMessage) -> None:
-                if message.type in {"error", "warning"}:
-                    console_errors.append(f"{message.type}: {message.text}")
 
             def on_failed(request: Request) -> None:
                 # ERR_ABORTED: the browser cancelled a load because the page navigated away
@@ -42,8 +34,6 @@ async def test_login_overview_and_logout_in_a_real_browser(tmp_path: Path) -> No
                 if status >= 400:
                     bad_status.append(f"{status} {response.url}")  # type: ignore[attr-defined]
 
-            page.on("console", on_console)
-            page.on("pageerror", lambda exc: console_errors.append(f"pageerror: {exc}"))
             page.on("requestfailed", on_failed)
             page.on("response", on_response)
 
@@ -72,8 +62,6 @@ async def test_login_overview_and_logout_in_a_real_browser(tmp_path: Path) -> No
             await page.wait_for_url(f"{server.url}/login")
             await page.goto(f"{server.url}/alerts")
             assert page.url.startswith(f"{server.url}/login?next=")
-
-            await browser.close()
 
     assert console_errors == []
     assert failed == []

@@ -7,25 +7,15 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.tokens import create_token
 from app.rum.sites import DEMO_SITE_NAME, ensure_demo_site, list_sites
-from tests.integration.auth.helpers import ADMIN_EMAIL, VIEWER_EMAIL, make_user
+from tests.integration.auth.helpers import token_headers
 
 SHOP = {"name": "Shop", "allowed_origins": ["https://shop.example.com"]}
 
 
-async def _token(
-    sessions: async_sessionmaker[AsyncSession], *, scope: str, role: str = "admin"
-) -> dict[str, str]:
-    email = ADMIN_EMAIL if role == "admin" else VIEWER_EMAIL
-    user_id = await make_user(sessions, email=email, role=role)
-    issued = await create_token(sessions, user_id=user_id, name=f"{role}-{scope}", scope=scope)
-    return {"Authorization": f"Bearer {issued.secret}"}
-
-
 @pytest.fixture
 async def write(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
-    return await _token(sessions, scope="write")
+    return await token_headers(sessions, scope="write")
 
 
 async def test_create_list_get_update_regenerate_and_delete_a_site(
@@ -151,7 +141,7 @@ async def test_unknown_sites_are_404(client: Any, write: dict[str, str]) -> None
 async def test_a_read_token_can_list_but_not_change_sites(
     client: Any, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    read = await _token(sessions, scope="read")
+    read = await token_headers(sessions, scope="read")
 
     listed = await client.get("/api/v1/sites", headers=read)
     created = await client.post("/api/v1/sites", json=SHOP, headers=read)
@@ -164,7 +154,7 @@ async def test_a_read_token_can_list_but_not_change_sites(
 async def test_a_viewer_cannot_change_sites_even_with_a_write_token(
     client: Any, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    viewer = await _token(sessions, scope="write", role="viewer")
+    viewer = await token_headers(sessions, scope="write", role="viewer")
 
     created = await client.post("/api/v1/sites", json=SHOP, headers=viewer)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.rum.sites import create_site, get_site, list_sites
 from tests.integration.auth.helpers import (
-    ADMIN_EMAIL,
     VIEWER_EMAIL,
     login,
     make_user,
@@ -23,13 +21,6 @@ FORM = {
     "sample_rate": "0.5",
     "page_cap": "300",
 }
-
-
-@pytest.fixture
-async def admin(client: Any, sessions: async_sessionmaker[AsyncSession]) -> Any:
-    await make_user(sessions, email=ADMIN_EMAIL, role="admin")
-    await login(client, email=ADMIN_EMAIL)
-    return client
 
 
 async def test_an_admin_creates_a_site_and_sees_the_tag_to_paste(

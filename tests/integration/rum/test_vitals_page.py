@@ -15,7 +15,7 @@ from app.rum.aggregates import write_deltas
 from app.rum.deltas import VitalsDelta
 from app.rum.models import Site
 from app.rum.sites import create_site
-from tests.integration.auth.helpers import ADMIN_EMAIL, VIEWER_EMAIL, login, make_user
+from tests.integration.auth.helpers import ADMIN_EMAIL, login, make_user
 
 
 def delta(
@@ -49,13 +49,6 @@ def p75_cell(text: str, metric: str) -> str:
     match = re.search(rf'data-testid="p75-{metric}">([^<]+)<', text)
     assert match, f"no p75 cell for {metric}"
     return html.unescape(match.group(1))
-
-
-@pytest.fixture
-async def viewer(client: Any, sessions: async_sessionmaker[AsyncSession]) -> Any:
-    await make_user(sessions, email=VIEWER_EMAIL)
-    await login(client, email=VIEWER_EMAIL)
-    return client
 
 
 async def test_without_sites_the_page_explains_what_a_site_is(viewer: Any) -> None:

@@ -18,7 +18,7 @@ from tests.integration.auth.helpers import (
     page_token,
 )
 
-PAGES = ["/", "/vitals", "/services", "/tasks", "/alerts"]
+PAGES = ["/", "/vitals", "/services", "/tasks", "/alerts", "/http"]
 
 
 @pytest.mark.parametrize("path", PAGES)
