@@ -23,6 +23,10 @@ bench: deps system-deps  ## Run every benchmark; each rewrites its section of do
 	$(UV) run --frozen python -m bench.overhead
 	$(UV) run --frozen python -m bench.rum_ingest
 	$(UV) run --frozen python -m bench.vitals_page
+	$(UV) run --frozen python -m bench.alerts
+	$(UV) run --frozen python -m bench.retention
+	$(UV) run --frozen python -m bench.pings
+	$(UV) run --frozen python -m bench.pages
 
 deps:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \

@@ -1,4 +1,4 @@
-"""The ``vigil`` command: serve, db, user, check-config."""
+"""The ``vigil`` command: serve, db, user, rules, check-config."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -112,6 +113,7 @@ async def _prepare_database(settings: Settings) -> None:
                 f"    password: {password}\n"
                 "  This password is shown once.\n"
             )
+        await _provision_prometheus_token(sessions)
         demo = await ensure_demo_site(sessions, public_url=settings.server.public_url)
         if demo is not None:
             click.echo(
@@ -120,6 +122,29 @@ async def _prepare_database(settings: Settings) -> None:
             )
     finally:
         await engine.dispose()
+
+
+PROMETHEUS_TOKEN_ENV = "VIGIL_PROMETHEUS_TOKEN"  # noqa: S105 - a variable's name
+
+
+async def _provision_prometheus_token(sessions: Any) -> None:
+    """Store ``$VIGIL_PROMETHEUS_TOKEN`` as the admin's read token "prometheus" (for SD)."""
+    from app.auth.tokens import provision_token
+
+    secret = os.environ.get(PROMETHEUS_TOKEN_ENV, "").strip()
+    if not secret:
+        return
+    try:
+        outcome = await provision_token(sessions, secret=secret, name="prometheus", scope="read")
+    except ValueError as exc:
+        click.echo(f"vigil: {PROMETHEUS_TOKEN_ENV}: {exc}", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
+    if outcome == "created":
+        click.echo(f'  API token "prometheus" (read) stored from {PROMETHEUS_TOKEN_ENV}.')
+    elif outcome == "revoked":
+        click.echo(
+            f"vigil: the token in {PROMETHEUS_TOKEN_ENV} was revoked; set a new one", err=True
+        )
 
 
 @main.group()
@@ -174,6 +199,22 @@ def db_current(ctx: click.Context) -> None:
     click.echo(f"current: {', '.join(current) or '(none)'}  head: {', '.join(head)}  ({state})")
 
 
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def db_backup(ctx: click.Context, target: Path) -> None:
+    """Copy the SQLite database to TARGET while Vigil runs (PostgreSQL: use pg_dump)."""
+    from app.db.backup import BackupError, backup_sqlite, sqlite_path
+
+    settings = _settings(ctx)
+    try:
+        result = backup_sqlite(sqlite_path(settings.database.url), target)
+    except BackupError as exc:
+        click.echo(f"vigil: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backed up {result.pages} pages ({result.size_bytes} bytes) to {result.target}")
+
+
 @main.group()
 def user() -> None:
     """User accounts."""
@@ -200,3 +241,65 @@ def user_create(ctx: click.Context, email: str, role: str, password: str) -> Non
         click.echo(f"vigil: {exc}", err=True)
         sys.exit(1)
     click.echo(f"created {role} {email}")
+
+
+@main.group()
+def rules() -> None:
+    """Alert rules as files: Prometheus rule YAML (PromQL rules) or Vigil YAML (all)."""
+
+
+@rules.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["vigil", "prometheus"]),
+    default="vigil",
+    show_default=True,
+    help="vigil: every rule, every field; prometheus: the PromQL rules as a rule file.",
+)
+@click.argument("target", type=click.File("w", encoding="utf-8"), default="-")
+@click.pass_context
+def rules_export(ctx: click.Context, fmt: str, target: Any) -> None:
+    """Write the rules to TARGET (default: standard output)."""
+    from app.alerts.export import export_rules
+    from app.db.engine import create_session_factory
+
+    settings = _settings(ctx)
+
+    async def read(engine: Any) -> str:
+        async with create_session_factory(engine)() as session:
+            return await export_rules(session, fmt)  # type: ignore[arg-type]
+
+    target.write(_run(lambda: _with_engine(settings, read)))
+
+
+@rules.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.pass_context
+def rules_import(ctx: click.Context, source: Any) -> None:
+    """Import the rules of SOURCE (either format; `-` reads standard input).
+
+    Every rule is checked first; on any error nothing is imported and the exit code is 2.
+    A rule whose name exists is replaced.
+    """
+    from app.alerts.export import ImportResult, RuleFileError, import_rules
+    from app.db.base import utcnow
+    from app.db.engine import create_session_factory
+
+    settings = _settings(ctx)
+    try:
+        text = source.read()
+    except UnicodeDecodeError:
+        click.echo("vigil: nothing imported: the file is not UTF-8 text", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
+
+    async def write(engine: Any) -> ImportResult:
+        async with create_session_factory(engine).begin() as session:
+            return await import_rules(session, text, now=utcnow())
+
+    try:
+        result = _run(lambda: _with_engine(settings, write))
+    except RuleFileError as exc:
+        click.echo(f"vigil: nothing imported: {exc}", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
+    click.echo(f"imported {result.created} new and {result.updated} replaced rules")

@@ -19,7 +19,13 @@ import yaml
 ENV_PREFIX = "VIGIL_"
 # Read by other parts of Vigil, not settings keys.
 _ENV_NOT_SETTINGS = frozenset(
-    {"VIGIL_CONFIG", "VIGIL_ADMIN_EMAIL", "VIGIL_ADMIN_PASSWORD", "VIGIL_NEW_USER_PASSWORD"}
+    {
+        "VIGIL_CONFIG",
+        "VIGIL_ADMIN_EMAIL",
+        "VIGIL_ADMIN_PASSWORD",
+        "VIGIL_NEW_USER_PASSWORD",
+        "VIGIL_PROMETHEUS_TOKEN",
+    }
 )
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -119,6 +125,21 @@ class RetentionSettings(_Section):
     """Rows deleted per statement, so no delete holds a lock for long."""
 
 
+class ServicesSettings(_Section):
+    check_concurrency: PositiveInt = 20
+    """Health checks (and scrapes) of registered services running at once."""
+    job_interval_seconds: Annotated[float, msgspec.Meta(ge=1)] = 5.0
+    """How often the leader looks for services whose check is due."""
+    allow_link_local: bool = False
+    """Allow checks of link-local and cloud-metadata addresses (169.254.0.0/16, fd00:ec2::254)."""
+    max_series_per_service: PositiveInt = 10_000
+    """Scraped series kept in memory per service; the rest are counted as dropped."""
+    max_scrape_bytes: PositiveInt = 10_000_000
+    """Largest /metrics body read; a longer one is a failed scrape."""
+    user_agent: str = "Vigil-HealthCheck/1.0"
+    """User-Agent header of health checks and scrapes."""
+
+
 BOT_USER_AGENTS = (
     r"(?<!cu)bot[/;\-_ )]",  # not the CUBOT phone brand
     r"(?<!cu)bot$",
@@ -153,11 +174,42 @@ class RumSettings(_Section):
     """Regular expressions (case-insensitive) for crawler user agents: answered 202, dropped."""
 
 
+class TasksSettings(_Section):
+    auto_create: bool = True
+    """Create a task on its first ping; off: pings for unknown task names get 404."""
+    max_tasks_per_service: PositiveInt = 200
+    """Tasks a service may auto-create; pings for further new names get 404."""
+    max_log_bytes: PositiveInt = 10_000
+    """Bytes of a ping's body kept as the run's log; the rest is cut and the run flagged."""
+    rate_limit_per_second: PositiveFloat = 20.0
+    """Pings accepted per second per ping token and replica; more get 429."""
+    rate_limit_burst: PositiveFloat = 500.0
+    """Pings a token may send at once above that rate (a cron fleet firing on the minute)."""
+    max_batch: PositiveInt = 512
+    """Most pings written in one shared transaction."""
+    check_interval_seconds: Annotated[float, msgspec.Meta(ge=1)] = 30.0
+    """How often the leader marks overdue tasks and times out runs that never ended."""
+    default_period_seconds: Annotated[int, msgspec.Meta(ge=60)] = 86_400
+    """Period of an auto-created task (edit it on the task page)."""
+    default_grace_seconds: Annotated[int, msgspec.Meta(ge=0)] = 3600
+    """Grace time of an auto-created task."""
+    default_max_run_seconds: PositiveInt = 3600
+    """A started run still open after this long is closed as timeout (auto-created tasks)."""
+    record_jobs: bool = True
+    """Record each run of Vigil's own scheduler jobs as a task run (listed as "Vigil")."""
+
+
 class AlertsSettings(_Section):
     eval_interval_seconds: Annotated[float, msgspec.Meta(ge=1)] = 30.0
     """How often alert rules are evaluated."""
     prometheus_url: str = ""
     """Prometheus HTTP API base URL for PromQL rules; empty disables them."""
+    query_timeout_seconds: PositiveFloat = 10.0
+    """Timeout of one PromQL query (a rule whose query times out is marked unhealthy)."""
+    repeat_interval_seconds: Annotated[float, msgspec.Meta(ge=60)] = 14_400.0
+    """While an alert fires, its notification is repeated this often (4 h)."""
+    create_default_rules: bool = True
+    """Create the default rules (Web Vitals, services, tasks, Vigil's own PromQL) on first start."""
 
 
 class NotifySettings(_Section):
@@ -165,6 +217,14 @@ class NotifySettings(_Section):
     """Timeout of one notification delivery."""
     max_attempts: PositiveInt = 10
     """Deliveries tried before a notification is given up."""
+    dispatch_interval_seconds: PositiveFloat = 5.0
+    """How often the leader sends the notifications that are due."""
+    backoff_base_seconds: PositiveFloat = 10.0
+    """Wait after the first failed delivery; doubled after each further one (with jitter)."""
+    backoff_max_seconds: PositiveFloat = 3600.0
+    """Longest wait between two deliveries of one notification."""
+    alertmanager_resend_seconds: Annotated[float, msgspec.Meta(ge=10)] = 60.0
+    """How often firing alerts are re-sent to Alertmanager channels (it expires them)."""
 
 
 class Settings(_Section):
@@ -175,6 +235,8 @@ class Settings(_Section):
     scheduler: SchedulerSettings = msgspec.field(default_factory=SchedulerSettings)
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     rum: RumSettings = msgspec.field(default_factory=RumSettings)
+    services: ServicesSettings = msgspec.field(default_factory=ServicesSettings)
+    tasks: TasksSettings = msgspec.field(default_factory=TasksSettings)
     alerts: AlertsSettings = msgspec.field(default_factory=AlertsSettings)
     notify: NotifySettings = msgspec.field(default_factory=NotifySettings)
 

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from opentelemetry.trace import Tracer
@@ -24,11 +25,18 @@ from app.config import SchedulerSettings
 from app.db import lease
 from app.db.base import utcnow
 from app.telemetry import VigilMetrics, track_task
+from app.telemetry.tasks import TaskRun
 
 LEASE_NAME = "scheduler"
 log = logging.getLogger(__name__)
 
 JobFunc = Callable[[], Awaitable[object]]
+
+
+class JobRecorder(Protocol):
+    """Stores a finished run of a job (e.g. as a task run: ``app.tasks.job_runs``)."""
+
+    async def __call__(self, run: TaskRun, *, interval_seconds: float) -> None: ...
 
 
 def make_holder_id() -> str:
@@ -58,6 +66,8 @@ class LeaderScheduler:
         self._leader_until = 0.0  # time.monotonic() when our own view of the lease ends
         self._was_leader = False
         self.last_heartbeat: float | None = None  # time.monotonic() of the last heartbeat
+        self.job_recorder: JobRecorder | None = None
+        """Called after each job run (not the heartbeat), if set."""
 
     @property
     def is_leader(self) -> bool:
@@ -72,15 +82,22 @@ class LeaderScheduler:
     def add_job(self, func: JobFunc, *, job_id: str, seconds: float) -> None:
         """Run ``func`` every ``seconds`` on the leader; never two runs of it at once.
 
-        Each run is measured as job ``job_id`` (span, runs by status, duration); a run that
-        fails is logged and counted, and the next one runs on schedule.
+        Each run is measured as job ``job_id`` (span, runs by status, duration) and handed to
+        :attr:`job_recorder`; a run that fails is logged and counted, and the next one runs
+        on schedule.
         """
+
+        async def record(run: TaskRun) -> None:
+            if self.job_recorder is not None:
+                await self.job_recorder(run, interval_seconds=seconds)
 
         async def run_if_leader() -> None:
             if not self.is_leader:
                 return
             try:
-                async with track_task(job_id, metrics=self._metrics, tracer=self._tracer):
+                async with track_task(
+                    job_id, metrics=self._metrics, tracer=self._tracer, on_finish=record
+                ):
                     await func()
             except Exception:
                 log.exception("job failed", extra={"job": job_id})
@@ -128,6 +145,8 @@ class LeaderScheduler:
                 return  # keep leading until our own copy of the lease runs out
         self._leader_until = started + self._ttl.total_seconds() if held else 0.0
         self.last_heartbeat = time.monotonic()
+        if self._metrics is not None:
+            self._metrics.scheduler_last_heartbeat.set_to_current_time()
         self._note_leadership(held)
 
     def _note_leadership(self, leader: bool) -> None:

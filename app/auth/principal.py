@@ -36,6 +36,12 @@ def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     return user if isinstance(user, Principal) else None
 
 
+def is_admin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the signed-in user may edit (pages show viewers no edit controls)."""
+    principal = current_principal(connection)
+    return principal is not None and principal.is_admin
+
+
 def requires_role(*roles: str) -> Guard:
     """A guard letting through only users with one of ``roles`` (others get 403)."""
 

@@ -11,7 +11,6 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import tokens
 from app.auth.login_sessions import end_login_session, session_user_id, start_login_session
@@ -21,15 +20,11 @@ from app.auth.redirects import safe_next
 from app.auth.schemas import LoginForm, MeOut, NewTokenOut, TokenIn, TokenOut
 from app.auth.users import authenticate, get_user
 from app.db.base import utcnow
+from app.db.engine import app_sessions
 
 LOGIN_FAILED = "Invalid e-mail or password."
 TOO_MANY_ATTEMPTS = "Too many login attempts from your address. Please wait and try again."
 LOGIN_LIMITER = "login_limiter"
-
-
-def _sessions(state: State) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = state.sessions
-    return sessions
 
 
 def _login_page(
@@ -48,7 +43,7 @@ async def login_page(request: Request[Any, Any, Any], state: State) -> Template 
     destination = safe_next(request.query_params.get("next"))
     user_id = session_user_id(request)
     if user_id is not None:
-        user = await get_user(_sessions(state), user_id=user_id)
+        user = await get_user(app_sessions(state), user_id=user_id)
         if user is not None and not user.disabled:
             return Redirect(path=destination, status_code=303)
     return _login_page(next_path=destination)
@@ -71,7 +66,7 @@ async def login(
         )
         page.headers["Retry-After"] = str(retry_after)
         return page
-    user = await authenticate(_sessions(state), email=data.email, password=data.password)
+    user = await authenticate(app_sessions(state), email=data.email, password=data.password)
     if user is None:
         return _login_page(
             next_path=destination, email=data.email, error=LOGIN_FAILED, status_code=400
@@ -123,7 +118,7 @@ async def list_tokens(request: Request[Any, Any, Any], state: State) -> list[Tok
     """Tokens (an admin sees everyone's, others their own); secrets are never shown."""
     principal = _principal(request)
     rows = await tokens.list_tokens(
-        _sessions(state), user_id=None if principal.is_admin else principal.user_id
+        app_sessions(state), user_id=None if principal.is_admin else principal.user_id
     )
     return [_token_out(row) for row in rows]
 
@@ -135,7 +130,7 @@ async def create_token(
     """Create a token for yourself; its secret is in this response only."""
     expires_at = utcnow() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
     issued = await tokens.create_token(
-        _sessions(state),
+        app_sessions(state),
         user_id=_principal(request).user_id,
         name=data.name,
         scope=data.scope,
@@ -154,7 +149,7 @@ async def create_token(
 @delete("/api/v1/tokens/{token_id:int}", tags=["auth"], guards=[requires_admin])
 async def revoke_token(state: State, token_id: FromPath[int]) -> None:
     """Revoke a token at once; 404 when there is no such unrevoked token."""
-    if not await tokens.revoke_token(_sessions(state), token_id=token_id):
+    if not await tokens.revoke_token(app_sessions(state), token_id=token_id):
         raise NotFoundException(detail=f"no active token with id {token_id}")
 
 

@@ -14,8 +14,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import SCOPES, ApiToken, User
@@ -187,3 +189,66 @@ async def revoke_token(
     async with sessions.begin() as session:
         result = await session.execute(query)
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+ProvisionOutcome = Literal["created", "present", "revoked"]
+MIN_PROVISIONED_LENGTH = len(TOKEN_PREFIX) + 32
+
+
+async def provision_token(
+    sessions: async_sessionmaker[AsyncSession], *, secret: str, name: str, scope: str
+) -> ProvisionOutcome:
+    """Make ``secret`` (chosen by the operator, e.g. from an env var) a live token of the
+    first admin, named ``name``; the admin's other live tokens of that name are revoked, so
+    changing the secret rotates it.
+
+    Returns ``created``, ``present`` (already stored and live) or ``revoked`` (stored but
+    revoked in the UI: it stays revoked). Raises ValueError for a secret that is not
+    ``vgl_`` and at least 32 more characters, or when there is no admin yet.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) < MIN_PROVISIONED_LENGTH:
+        raise ValueError(
+            f"a token must start with {TOKEN_PREFIX!r} followed by at least 32 random "
+            "characters, e.g. python3 -c \"import secrets; print('vgl_' + "
+            'secrets.token_urlsafe(32))"'
+        )
+    try:
+        return await _provision(sessions, secret=secret, name=name, scope=scope)
+    except IntegrityError:
+        return "present"  # another replica starting at the same time stored it first
+
+
+async def _provision(
+    sessions: async_sessionmaker[AsyncSession], *, secret: str, name: str, scope: str
+) -> ProvisionOutcome:
+    wanted = hash_secret(secret)
+    async with sessions.begin() as session:
+        existing = await session.scalar(select(ApiToken).where(ApiToken.secret_hash == wanted))
+        if existing is not None:
+            return "present" if existing.revoked_at is None else "revoked"
+        admin_id = await session.scalar(
+            select(User.id).where(User.role == "admin").order_by(User.id).limit(1)
+        )
+        if admin_id is None:
+            raise ValueError("there is no admin to own the token yet")
+        await session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.user_id == admin_id,
+                ApiToken.name == name,
+                ApiToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        session.add(
+            ApiToken(
+                name=name,
+                prefix=secret[:DISPLAY_PREFIX_LENGTH],
+                secret_hash=wanted,
+                scope=scope,
+                user_id=admin_id,
+            )
+        )
+    return "created"

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.csrf import CSRF_HEADER
 from app.auth.login_sessions import SESSION_COOKIE
+from app.auth.tokens import create_token
 from app.auth.users import create_user
 
 ADMIN_EMAIL = "admin@example.com"
@@ -24,6 +25,26 @@ async def make_user(
 ) -> int:
     user = await create_user(sessions, email=email, password=PASSWORD, role=role)
     return user.id
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def token_headers(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    scope: str,
+    role: str = "admin",
+    name: str | None = None,
+) -> dict[str, str]:
+    """Bearer headers of a new API token of the admin or viewer user (created here)."""
+    email = ADMIN_EMAIL if role == "admin" else VIEWER_EMAIL
+    user_id = await make_user(sessions, email=email, role=role)
+    issued = await create_token(
+        sessions, user_id=user_id, name=name or f"{role}-{scope}", scope=scope
+    )
+    return bearer(issued.secret)
 
 
 def csrf_from(page: Response) -> str:

@@ -12,11 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.models import ApiToken
 from app.auth.tokens import create_token, hash_secret, revoke_token
 from app.db.base import utcnow
-from tests.integration.auth.helpers import ADMIN_EMAIL, VIEWER_EMAIL, make_user
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
+from tests.integration.auth.helpers import ADMIN_EMAIL, VIEWER_EMAIL, bearer, make_user
 
 
 async def test_read_token_can_get_but_not_post(

@@ -19,8 +19,12 @@ PUBLIC_PATHS = {
     "/healthz",
     "/readyz",
     "/metrics",  # guarded by its own bearer token / loopback check
+    "/sd/prometheus",  # outside /api/, guarded by its own API-token check (401 without one)
     "/static/{file_path:path}",
     "/login",
+    # Task pings: served in front of the router (app.tasks.routes.PingFastPath), so not in
+    # the route table; the ping token in the URL is the capability (unknown token: 404).
+    "/ping/{token}/{task}",
 }
 DUMMY = {"int": "1", "str": "x", "path": "x", "uuid": str(uuid.uuid4()), "float": "1.5"}
 PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
@@ -73,3 +77,4 @@ async def test_public_routes_answer_anonymous_requests(client: Any) -> None:
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/login")).status_code == 200
     assert (await client.get("/static/css/vigil.css")).status_code == 200
+    assert (await client.get("/ping/not-a-token/backup")).status_code == 404  # no login redirect
