@@ -61,6 +61,9 @@ class LeaderScheduler:
         self._sessions = sessions
         self._metrics = metrics
         self._tracer = tracer
+        # APScheduler logs every job added and every run at INFO; runs are measured by
+        # track_task instead.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._ttl = timedelta(seconds=settings.lease_ttl_seconds)
         self._leader_until = 0.0  # time.monotonic() when our own view of the lease ends
@@ -114,8 +117,6 @@ class LeaderScheduler:
 
     def start(self) -> None:
         """Start the heartbeat (first one at once) and the jobs."""
-        # APScheduler logs every run at INFO; runs are measured by track_task instead.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler.add_job(
             self.heartbeat,
             "interval",
