@@ -42,7 +42,7 @@ TASK_BADGES: Final = {
     "up": Badge("ok", "✓", "Up"),
     "failed": Badge("bad", "✕", "Failed"),
     "overdue": Badge("warn", "⏱", "Overdue"),
-    "paused": Badge("neutral", "⏸", "Paused"),
+    "paused": Badge("neutral", "‖", "Paused"),
 }
 RUN_BADGES: Final = {
     "running": Badge("neutral", "▶", "Running"),
