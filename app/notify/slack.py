@@ -28,15 +28,21 @@ class SlackConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         check_http_url("webhook_url", self.webhook_url)
 
 
+def escape(text: str) -> str:
+    """``text`` for a ``mrkdwn`` field: ``&``, ``<`` and ``>`` as entities, so a label or
+    annotation cannot add a link (``<https://x|y>``) or a mention (``<!channel>``)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def message(notification: AlertNotification) -> dict[str, Any]:
     """The Slack message: a fallback ``text`` and blocks (header, series, link)."""
-    lines = [f"• {render.series_line(s)}" for s in notification.series[:MAX_SERIES_SHOWN]]
+    lines = [f"• {escape(render.series_line(s))}" for s in notification.series[:MAX_SERIES_SHOWN]]
     hidden = len(notification.series) - MAX_SERIES_SHOWN
     if hidden > 0:
         lines.append(f"… and {hidden} more")
     title = render.title(notification)
     return {
-        "text": title,
+        "text": escape(title),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}},

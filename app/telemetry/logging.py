@@ -22,6 +22,9 @@ from app.telemetry.middleware import ACCESS_LOGGER_NAME, request_id_var
 __all__ = ["JsonFormatter", "RedactionFilter", "configure_logging", "redact"]
 
 REDACTED = "***"
+PARAMETER_LOGGERS = ("aiosqlite",)
+"""Libraries whose DEBUG records print every statement with its bound parameters (session
+ids, ping tokens): they are kept at INFO or above whatever ``telemetry.logging.level`` says."""
 _JSON = msgspec.json.Encoder(enc_hook=str)  # anything it cannot encode is written as str()
 _HANDLER_MARK = "_vigil_handler"
 
@@ -251,6 +254,8 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(settings.level)
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     logging.getLogger(ACCESS_LOGGER_NAME).setLevel(
         logging.WARNING if settings.access_log == "off" else logging.INFO
     )

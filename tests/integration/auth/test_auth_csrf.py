@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from litestar.routes import HTTPRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth.csrf import CSRF_EXEMPT_PATHS, EXEMPT_OPT
 from app.auth.tokens import create_token
 from tests.integration.auth.helpers import (
     ADMIN_EMAIL,
@@ -15,6 +18,9 @@ from tests.integration.auth.helpers import (
     make_user,
     page_token,
 )
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+PARAM = re.compile(r"{\w+(?::\w+)?}")
 
 
 async def test_logged_in_form_post_without_csrf_token_is_refused(
@@ -110,3 +116,30 @@ async def test_api_is_exempt_from_csrf(
     )
 
     assert response.status_code == 201
+
+
+async def test_every_unsafe_page_route_refuses_a_signed_in_request_without_the_token(
+    client: Any, app: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Built from the route table, so a form or htmx endpoint added later is covered too;
+    only the machine paths in CSRF_EXEMPT_PATHS (bearer API, ingest, pings...) are exempt."""
+    await make_user(sessions, email=ADMIN_EMAIL, role="admin")
+    await login(client, email=ADMIN_EMAIL)
+    exempt = [re.compile(pattern) for pattern in CSRF_EXEMPT_PATHS]
+    checked, failures = [], []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or any(p.search(route.path) for p in exempt):
+            continue
+        for handler in route.route_handlers:
+            assert not handler.opt.get(EXEMPT_OPT), f"{route.path} opts out of CSRF"
+            for method in sorted(set(handler.http_methods) - SAFE_METHODS):
+                url = PARAM.sub("1", route.path)
+                response = await client.request(
+                    method, url, data={"name": "x"}, follow_redirects=False
+                )
+                checked.append(f"{method} {route.path}")
+                if response.status_code != 403:
+                    failures.append(f"{method} {url} -> {response.status_code}")
+    assert "POST /alerts/rules/preview" in checked
+    assert len(checked) >= 20, checked
+    assert failures == []

@@ -52,6 +52,28 @@ def test_slack_message_has_fallback_text_and_blocks() -> None:
     assert "http://vigil.test/alerts/rules/1" in message["blocks"][2]["elements"][0]["text"]
 
 
+def test_slack_message_shows_markup_in_labels_and_annotations_as_text() -> None:
+    notification = msgspec.structs.replace(
+        _notification(),
+        rule_name="<!channel> & co",
+        series=(
+            msgspec.structs.replace(
+                _notification().series[0],
+                labels={"service": "<https://evil.example|Open the rule>"},
+                annotations={"summary": "<@U123> <script>x</script>"},
+            ),
+        ),
+    )
+    message = slack.message(notification)
+    section = message["blocks"][1]["text"]["text"]
+    assert "&lt;https://evil.example|Open the rule&gt;" in section
+    assert "&lt;@U123&gt; &lt;script&gt;x&lt;/script&gt;" in section
+    assert "<" not in section
+    assert ">" not in section
+    assert message["text"] == "[FIRING:1] &lt;!channel&gt; &amp; co (critical)"
+    assert message["blocks"][0]["text"]["text"].startswith("[FIRING:1] <!channel> & co")
+
+
 def test_alertmanager_firing_alert_has_no_ends_at() -> None:
     (alert,) = alertmanager.alerts(_notification())
     assert alert == {

@@ -198,3 +198,18 @@ def test_redacted_records_keep_their_args_for_formatters_that_read_them(
     (record,) = seen
     assert record.args == ("127.0.0.1:5000", "GET", "/x?token=***")
     assert "abc123secret" not in output.getvalue()
+
+
+def test_debug_level_keeps_loggers_that_print_sql_parameters_at_info(
+    output: io.StringIO,
+) -> None:
+    sql = logging.getLogger("aiosqlite")
+    try:
+        configure_logging(LoggingSettings(format="json", level="DEBUG"), stream=output)
+        sql.debug("executing ('SELECT ... WHERE id = ?', ('s3cr3tcookie',))")
+        logging.getLogger("vigil.test").debug("debug is on")
+        configure_logging(LoggingSettings(format="json", level="WARNING"), stream=output)
+        sql.info("not at WARNING either")
+    finally:
+        sql.setLevel(logging.NOTSET)
+    assert [r["message"] for r in lines(output)] == ["debug is on"]
