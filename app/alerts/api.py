@@ -17,7 +17,7 @@ import msgspec
 from litestar import Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from app.alerts.rules import RuleError, validate_rule
 from app.auth.principal import requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 
 UNSET = msgspec.UNSET
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -207,7 +208,7 @@ async def list_rules(state: State) -> list[RuleOut]:
 
 
 @get("/api/v1/rules/{rule_id:int}", tags=["alerts"])
-async def get_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
+async def get_rule(state: State, rule_id: IdPath) -> RuleOut:
     """One rule; 404 when there is none with this id."""
     async with _writing(state) as session:
         rule = await rule_store.get_rule(session, rule_id)
@@ -215,7 +216,7 @@ async def get_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
 
 
 @get("/api/v1/rules/{rule_id:int}/transitions", tags=["alerts"])
-async def rule_transitions(state: State, rule_id: FromPath[int]) -> list[TransitionOut]:
+async def rule_transitions(state: State, rule_id: IdPath) -> list[TransitionOut]:
     """The rule's latest state changes (at most 100), newest first."""
     async with _writing(state) as session:
         await rule_store.get_rule(session, rule_id)
@@ -244,7 +245,7 @@ async def create_rule(state: State, data: JSONBody[RuleBody]) -> RuleOut:
 
 
 @patch("/api/v1/rules/{rule_id:int}", tags=["alerts"], guards=[requires_admin])
-async def update_rule(state: State, rule_id: FromPath[int], data: JSONBody[RuleBody]) -> RuleOut:
+async def update_rule(state: State, rule_id: IdPath, data: JSONBody[RuleBody]) -> RuleOut:
     """Change the fields given (the rule is checked as a whole); others keep their value."""
     async with _writing(state) as session:
         rule = rule_store.merged(await rule_store.get_rule(session, rule_id), data.given())
@@ -261,7 +262,7 @@ async def update_rule(state: State, rule_id: FromPath[int], data: JSONBody[RuleB
 
 
 @delete("/api/v1/rules/{rule_id:int}", tags=["alerts"], guards=[requires_admin])
-async def delete_rule(state: State, rule_id: FromPath[int]) -> None:
+async def delete_rule(state: State, rule_id: IdPath) -> None:
     """Delete the rule with its series and history."""
     async with _writing(state) as session:
         await rule_store.delete_rule(session, rule_id)
@@ -270,7 +271,7 @@ async def delete_rule(state: State, rule_id: FromPath[int]) -> None:
 @post(
     "/api/v1/rules/{rule_id:int}/enable", tags=["alerts"], guards=[requires_admin], status_code=200
 )
-async def enable_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
+async def enable_rule(state: State, rule_id: IdPath) -> RuleOut:
     """Evaluate the rule again from the next tick."""
     async with _writing(state) as session:
         return rule_out(await rule_store.set_enabled(session, rule_id, enabled=True, now=utcnow()))
@@ -279,7 +280,7 @@ async def enable_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
 @post(
     "/api/v1/rules/{rule_id:int}/disable", tags=["alerts"], guards=[requires_admin], status_code=200
 )
-async def disable_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
+async def disable_rule(state: State, rule_id: IdPath) -> RuleOut:
     """Stop evaluating the rule."""
     async with _writing(state) as session:
         return rule_out(await rule_store.set_enabled(session, rule_id, enabled=False, now=utcnow()))
@@ -291,7 +292,7 @@ async def disable_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
     guards=[requires_admin],
     status_code=201,
 )
-async def duplicate_rule(state: State, rule_id: FromPath[int]) -> RuleOut:
+async def duplicate_rule(state: State, rule_id: IdPath) -> RuleOut:
     """A disabled copy named ``<name> (copy)``."""
     async with _writing(state) as session:
         return rule_out(await rule_store.duplicate_rule(session, rule_id, now=utcnow()))
@@ -348,7 +349,7 @@ async def create_silence(
     guards=[requires_admin],
     status_code=200,
 )
-async def expire_silence(state: State, silence_id: FromPath[int]) -> SilenceOut:
+async def expire_silence(state: State, silence_id: IdPath) -> SilenceOut:
     """End the silence now."""
     now = utcnow()
     async with _writing(state) as session:
@@ -394,7 +395,7 @@ async def create_window(state: State, data: JSONBody[WindowBody]) -> WindowOut:
 
 
 @delete("/api/v1/maintenance/{window_id:int}", tags=["alerts"], guards=[requires_admin])
-async def delete_window(state: State, window_id: FromPath[int]) -> None:
+async def delete_window(state: State, window_id: IdPath) -> None:
     """Delete the window."""
     async with _writing(state) as session:
         await silence_store.delete_window(session, window_id)

@@ -12,7 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +20,13 @@ from app.alerts import export, rule_store, silence_store, views
 from app.alerts.evaluator import Preview, preview
 from app.alerts.forms import RuleForm, SilenceForm, WindowForm, parse_utc, utc_text
 from app.alerts.models import AlertRule
-from app.alerts.rules import RuleError, RuleIn, validate_rule
+from app.alerts.rules import RuleError, RuleIn, format_duration, validate_rule
 from app.alerts.signals import SIGNALS, SignalContext
 from app.alerts.suppression import load_suppression
 from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.notify.channels_query import channel_choices
 from app.ui.forms import form_from_posted
 from app.ui.routes import page
@@ -92,6 +93,7 @@ async def _alerts_page(
         notice=imported or _notice(request),
         import_error=import_error,
         symbols=views.STATE_SYMBOLS,
+        eval_every=format_duration(max(1, round(state.settings.alerts.eval_interval_seconds))),
         status_code=status_code,
     )
 
@@ -208,7 +210,7 @@ async def _rule_or_404(state: State, rule_id: int) -> AlertRule:
 
 @get(f"{RULES_PATH}/{{rule_id:int}}/edit", include_in_schema=False, guards=[requires_admin])
 async def edit_rule_page(
-    request: Request[Any, Any, Any], state: State, rule_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, rule_id: IdPath
 ) -> Template:
     """The rule form filled in."""
     rule = await _rule_or_404(state, rule_id)
@@ -217,7 +219,7 @@ async def edit_rule_page(
 
 @post(f"{RULES_PATH}/{{rule_id:int}}", include_in_schema=False, guards=[requires_admin])
 async def update_rule_form(
-    request: Request[Any, Any, Any], state: State, rule_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, rule_id: IdPath
 ) -> Template | Redirect:
     """Save the rule; bad input shows the form again with the reason at the field."""
     existing = await _rule_or_404(state, rule_id)
@@ -303,9 +305,7 @@ async def _preview(state: State, rule: RuleIn) -> Preview:
 
 
 @get(f"{RULES_PATH}/{{rule_id:int}}", include_in_schema=False)
-async def rule_page(
-    request: Request[Any, Any, Any], state: State, rule_id: FromPath[int]
-) -> Template:
+async def rule_page(request: Request[Any, Any, Any], state: State, rule_id: IdPath) -> Template:
     """A rule: its settings, health, current series and transition history."""
     now = utcnow()
     async with app_sessions(state)() as session:
@@ -334,7 +334,7 @@ async def rule_page(
     guards=[requires_admin],
     status_code=303,
 )
-async def enable_rule_form(state: State, rule_id: FromPath[int]) -> Redirect:
+async def enable_rule_form(state: State, rule_id: IdPath) -> Redirect:
     return await _set_enabled(state, rule_id, enabled=True)
 
 
@@ -344,7 +344,7 @@ async def enable_rule_form(state: State, rule_id: FromPath[int]) -> Redirect:
     guards=[requires_admin],
     status_code=303,
 )
-async def disable_rule_form(state: State, rule_id: FromPath[int]) -> Redirect:
+async def disable_rule_form(state: State, rule_id: IdPath) -> Redirect:
     return await _set_enabled(state, rule_id, enabled=False)
 
 
@@ -364,7 +364,7 @@ async def _set_enabled(state: State, rule_id: int, *, enabled: bool) -> Redirect
     guards=[requires_admin],
     status_code=303,
 )
-async def duplicate_rule_form(state: State, rule_id: FromPath[int]) -> Redirect:
+async def duplicate_rule_form(state: State, rule_id: IdPath) -> Redirect:
     """Copy the rule (disabled) and open the copy."""
     try:
         async with app_sessions(state).begin() as session:
@@ -376,7 +376,7 @@ async def duplicate_rule_form(state: State, rule_id: FromPath[int]) -> Redirect:
 
 @get(f"{RULES_PATH}/{{rule_id:int}}/delete", include_in_schema=False, guards=[requires_admin])
 async def delete_rule_page(
-    request: Request[Any, Any, Any], state: State, rule_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, rule_id: IdPath
 ) -> Template:
     """Ask before deleting."""
     rule = await _rule_or_404(state, rule_id)
@@ -389,7 +389,7 @@ async def delete_rule_page(
     guards=[requires_admin],
     status_code=303,
 )
-async def delete_rule_form(state: State, rule_id: FromPath[int]) -> Redirect:
+async def delete_rule_form(state: State, rule_id: IdPath) -> Redirect:
     """Delete the rule with its series and history."""
     try:
         async with app_sessions(state).begin() as session:
@@ -510,7 +510,7 @@ async def create_silence_form(request: Request[Any, Any, Any], state: State) -> 
     status_code=303,
 )
 async def expire_silence_form(
-    request: Request[Any, Any, Any], state: State, silence_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, silence_id: IdPath
 ) -> Template | Redirect:
     """End a silence now."""
     try:
@@ -591,7 +591,7 @@ async def create_window_form(request: Request[Any, Any, Any], state: State) -> T
     guards=[requires_admin],
     status_code=303,
 )
-async def delete_window_form(state: State, window_id: FromPath[int]) -> Redirect:
+async def delete_window_form(state: State, window_id: IdPath) -> Redirect:
     """Delete a maintenance window."""
     try:
         async with app_sessions(state).begin() as session:

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, delete, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.params import JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.auth import tokens
@@ -21,6 +21,7 @@ from app.auth.schemas import LoginForm, MeOut, NewTokenOut, TokenIn, TokenOut
 from app.auth.users import authenticate, get_user
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 
 LOGIN_FAILED = "Invalid e-mail or password."
 TOO_MANY_ATTEMPTS = "Too many login attempts from your address. Please wait and try again."
@@ -147,7 +148,7 @@ async def create_token(
 
 
 @delete("/api/v1/tokens/{token_id:int}", tags=["auth"], guards=[requires_admin])
-async def revoke_token(state: State, token_id: FromPath[int]) -> None:
+async def revoke_token(state: State, token_id: IdPath) -> None:
     """Revoke a token at once; 404 when there is no such unrevoked token."""
     if not await tokens.revoke_token(app_sessions(state), token_id=token_id):
         raise NotFoundException(detail=f"no active token with id {token_id}")

@@ -14,11 +14,12 @@ import msgspec
 from litestar import delete, get, patch, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from app.auth.principal import requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.notify import channels, kinds
 from app.notify.models import Channel, ChannelKind
 from app.notify.probe import send_test
@@ -115,7 +116,7 @@ async def list_channels(state: State) -> list[ChannelOut]:
 
 
 @get("/api/v1/channels/{channel_id:int}", tags=["notify"])
-async def get_channel(state: State, channel_id: FromPath[int]) -> ChannelOut:
+async def get_channel(state: State, channel_id: IdPath) -> ChannelOut:
     """One channel; 404 when there is none with this id."""
     channel = await channels.get_channel(app_sessions(state), channel_id=channel_id)
     if channel is None:
@@ -143,7 +144,7 @@ async def create_channel(state: State, data: JSONBody[ChannelIn]) -> ChannelOut:
 
 @patch("/api/v1/channels/{channel_id:int}", tags=["notify"], guards=[requires_admin])
 async def update_channel(
-    state: State, channel_id: FromPath[int], data: JSONBody[ChannelPatch]
+    state: State, channel_id: IdPath, data: JSONBody[ChannelPatch]
 ) -> ChannelOut:
     """Change the fields given; secrets left out (or sent masked) are kept."""
     matchers = _unset_to_none(data.label_matchers)
@@ -169,7 +170,7 @@ async def update_channel(
     guards=[requires_admin],
     status_code=200,
 )
-async def test_channel(state: State, channel_id: FromPath[int]) -> ChannelTestResult:
+async def test_channel(state: State, channel_id: IdPath) -> ChannelTestResult:
     """Send a test notification now (not through the outbox) and say how it went."""
     channel = await channels.get_channel(app_sessions(state), channel_id=channel_id)
     if channel is None:
@@ -184,7 +185,7 @@ async def test_channel(state: State, channel_id: FromPath[int]) -> ChannelTestRe
 
 
 @delete("/api/v1/channels/{channel_id:int}", tags=["notify"], guards=[requires_admin])
-async def delete_channel(state: State, channel_id: FromPath[int]) -> None:
+async def delete_channel(state: State, channel_id: IdPath) -> None:
     """Delete the channel and its undelivered notifications; 404 when there is none."""
     if not await channels.delete_channel(app_sessions(state), channel_id=channel_id):
         raise NotFoundException(detail=f"no channel with id {channel_id}")

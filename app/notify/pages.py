@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import BigIdPath, IdPath
 from app.notify import channels, kinds, notifications, views
 from app.notify.models import CHANNEL_KINDS, Channel
 from app.notify.probe import send_test
@@ -142,7 +143,7 @@ def _channel_page(
 
 @get(f"{CHANNELS_PATH}/{{channel_id:int}}", include_in_schema=False)
 async def channel_page(
-    request: Request[Any, Any, Any], state: State, channel_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, channel_id: IdPath
 ) -> Template:
     """One channel: its config (secrets masked), routing, and for admins test/edit/delete."""
     return _channel_page(request, await _channel_or_404(state, channel_id))
@@ -150,7 +151,7 @@ async def channel_page(
 
 @get(f"{CHANNELS_PATH}/{{channel_id:int}}/edit", include_in_schema=False, guards=[requires_admin])
 async def edit_channel_page(
-    request: Request[Any, Any, Any], state: State, channel_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, channel_id: IdPath
 ) -> Template:
     """The channel's form; secrets are not shown (empty keeps them)."""
     channel = await _channel_or_404(state, channel_id)
@@ -169,7 +170,7 @@ async def edit_channel_page(
     status_code=303,
 )
 async def update_channel_form(
-    request: Request[Any, Any, Any], state: State, channel_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, channel_id: IdPath
 ) -> Template | Redirect:
     """Save the channel; bad input re-shows the form with the reason at the field."""
     channel = await _channel_or_404(state, channel_id)
@@ -202,7 +203,7 @@ async def update_channel_form(
     status_code=200,
 )
 async def test_channel_form(
-    request: Request[Any, Any, Any], state: State, channel_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, channel_id: IdPath
 ) -> Template:
     """Send a test notification now; HTMX gets the result alone, a plain form the page."""
     channel = await _channel_or_404(state, channel_id)
@@ -222,7 +223,7 @@ async def test_channel_form(
 
 @get(f"{CHANNELS_PATH}/{{channel_id:int}}/delete", include_in_schema=False, guards=[requires_admin])
 async def delete_channel_page(
-    request: Request[Any, Any, Any], state: State, channel_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, channel_id: IdPath
 ) -> Template:
     """Ask before deleting."""
     channel = await _channel_or_404(state, channel_id)
@@ -235,7 +236,7 @@ async def delete_channel_page(
     guards=[requires_admin],
     status_code=303,
 )
-async def delete_channel_form(state: State, channel_id: FromPath[int]) -> Redirect:
+async def delete_channel_form(state: State, channel_id: IdPath) -> Redirect:
     """Delete the channel (and its undelivered notifications) and go back to the list."""
     if not await channels.delete_channel(app_sessions(state), channel_id=channel_id):
         raise NotFoundException(detail=f"no channel with id {channel_id}")
@@ -263,7 +264,7 @@ async def notifications_page(request: Request[Any, Any, Any], state: State) -> T
     guards=[requires_admin],
     status_code=303,
 )
-async def retry_notification(state: State, entry_id: FromPath[int]) -> Redirect:
+async def retry_notification(state: State, entry_id: BigIdPath) -> Redirect:
     """Send a dead notification again with a fresh set of attempts."""
     if not await notifications.retry_dead(app_sessions(state), entry_id=entry_id, now=utcnow()):
         raise NotFoundException(detail=f"no dead notification with id {entry_id}")

@@ -13,10 +13,11 @@ import msgspec
 from litestar import delete, get, patch, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from app.auth.principal import requires_admin
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.rum import sites
 from app.rum.models import Site
 
@@ -96,7 +97,7 @@ async def list_sites(state: State) -> list[SiteOut]:
 
 
 @get("/api/v1/sites/{site_id:int}", tags=["rum"])
-async def get_site(state: State, site_id: FromPath[int]) -> SiteOut:
+async def get_site(state: State, site_id: IdPath) -> SiteOut:
     """One site; 404 when there is none with this id."""
     site = await sites.get_site(app_sessions(state), site_id=site_id)
     if site is None:
@@ -121,7 +122,7 @@ async def create_site(state: State, data: JSONBody[SiteIn]) -> SiteOut:
 
 
 @patch("/api/v1/sites/{site_id:int}", tags=["rum"], guards=[requires_admin])
-async def update_site(state: State, site_id: FromPath[int], data: JSONBody[SitePatch]) -> SiteOut:
+async def update_site(state: State, site_id: IdPath, data: JSONBody[SitePatch]) -> SiteOut:
     """Change the fields given; the key stays (see ``regenerate-key``)."""
     try:
         site = await sites.update_site(
@@ -145,7 +146,7 @@ async def update_site(state: State, site_id: FromPath[int], data: JSONBody[SiteP
     guards=[requires_admin],
     status_code=200,
 )
-async def regenerate_site_key(state: State, site_id: FromPath[int]) -> SiteOut:
+async def regenerate_site_key(state: State, site_id: IdPath) -> SiteOut:
     """Give the site a new key; pages with the old tag are refused from now on."""
     try:
         site = await sites.regenerate_key(app_sessions(state), site_id=site_id)
@@ -155,7 +156,7 @@ async def regenerate_site_key(state: State, site_id: FromPath[int]) -> SiteOut:
 
 
 @delete("/api/v1/sites/{site_id:int}", tags=["rum"], guards=[requires_admin])
-async def delete_site(state: State, site_id: FromPath[int]) -> None:
+async def delete_site(state: State, site_id: IdPath) -> None:
     """Delete the site; 404 when there is none with this id."""
     if not await sites.delete_site(app_sessions(state), site_id=site_id):
         raise NotFoundException(detail=f"no site with id {site_id}")

@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.rum import queries, sites, views
 from app.rum.models import Site
 from app.rum.views import SiteForm
@@ -122,9 +123,7 @@ def _site_page(
 
 
 @get(f"{SITES_PATH}/{{site_id:int}}", include_in_schema=False)
-async def site_page(
-    request: Request[Any, Any, Any], state: State, site_id: FromPath[int]
-) -> Template:
+async def site_page(request: Request[Any, Any, Any], state: State, site_id: IdPath) -> Template:
     """One site: the tag to paste, its settings, and (admins) the edit form."""
     return _site_page(request, state, await _site_or_404(state, site_id))
 
@@ -138,7 +137,7 @@ async def site_page(
 async def update_site_form(
     request: Request[Any, Any, Any],
     state: State,
-    site_id: FromPath[int],
+    site_id: IdPath,
     data: URLEncodedBody[SiteForm],
 ) -> Template | Redirect:
     """Save the site's settings; bad input re-shows the form with the reason."""
@@ -166,7 +165,7 @@ async def update_site_form(
     guards=[requires_admin],
     status_code=303,
 )
-async def regenerate_key_form(state: State, site_id: FromPath[int]) -> Redirect:
+async def regenerate_key_form(state: State, site_id: IdPath) -> Redirect:
     """Give the site a new key and show the new tag."""
     try:
         await sites.regenerate_key(app_sessions(state), site_id=site_id)
@@ -181,7 +180,7 @@ async def regenerate_key_form(state: State, site_id: FromPath[int]) -> Redirect:
     guards=[requires_admin],
     status_code=303,
 )
-async def delete_site_form(state: State, site_id: FromPath[int]) -> Redirect:
+async def delete_site_form(state: State, site_id: IdPath) -> Redirect:
     """Delete the site and go back to the list."""
     if not await sites.delete_site(app_sessions(state), site_id=site_id):
         raise NotFoundException(detail=f"no site with id {site_id}")

@@ -98,7 +98,8 @@ async def _handle(ingest: RumIngest, scope: Scope, receive: Receive, send: Send)
             user_agent = value.decode("latin-1")
 
     if method not in ("POST", "OPTIONS"):
-        await _respond(send, 405, extra=[(b"allow", b"POST, OPTIONS")])
+        detail = "send beacons with POST (OPTIONS for the CORS preflight)"
+        await _respond(send, 405, detail, extra=[(b"allow", b"POST, OPTIONS")])
         return
     max_bytes = ingest.max_body_bytes
     if method == "POST" and content_length > max_bytes:

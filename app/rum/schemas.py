@@ -66,6 +66,8 @@ def decode_beacon(body: bytes) -> Beacon:
         beacon = _decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise BeaconError(str(exc)) from None
+    except UnicodeDecodeError as exc:  # msgspec's error for bad UTF-8 inside a string
+        raise BeaconError(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     for index, event in enumerate(beacon.events):
         if event.name == "CLS" and event.value > MAX_CLS:
             raise BeaconError(f"Expected `float` <= {MAX_CLS:g} - at `$.events[{index}].value`")

@@ -21,11 +21,12 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.services import registry
 from app.services.models import Service
 
@@ -155,7 +156,7 @@ async def list_services(request: Request[Any, Any, Any], state: State) -> list[S
 
 @get("/api/v1/services/{service_id:int}", tags=["services"])
 async def get_service(
-    request: Request[Any, Any, Any], state: State, service_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, service_id: IdPath
 ) -> ServiceOut:
     """One service; 404 when there is none with this id."""
     service = await registry.get_service(app_sessions(state), service_id=service_id)
@@ -190,7 +191,7 @@ async def create_service(
 async def update_service(
     request: Request[Any, Any, Any],
     state: State,
-    service_id: FromPath[int],
+    service_id: IdPath,
     data: JSONBody[ServicePatch],
 ) -> ServiceOut:
     """Change the fields given; ``enabled: false`` pauses the service, ``true`` resumes it."""
@@ -217,7 +218,7 @@ async def update_service(
     status_code=200,
 )
 async def regenerate_service_token(
-    request: Request[Any, Any, Any], state: State, service_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, service_id: IdPath
 ) -> ServiceOut:
     """Give the service a new ping token; pings with the old one get 404 from now on."""
     try:
@@ -230,7 +231,7 @@ async def regenerate_service_token(
 
 
 @delete("/api/v1/services/{service_id:int}", tags=["services"], guards=[requires_admin])
-async def delete_service(state: State, service_id: FromPath[int]) -> None:
+async def delete_service(state: State, service_id: IdPath) -> None:
     """Delete the service with its check history, state changes and tasks."""
     if not await registry.delete_service(app_sessions(state), service_id=service_id):
         raise NotFoundException(detail=f"no service with id {service_id}")

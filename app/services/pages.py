@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.services import queries, registry, views
 from app.services.api import ping_url
 from app.services.models import Service
@@ -104,7 +105,7 @@ async def create_service_form(
 async def service_page(
     request: Request[Any, Any, Any],
     state: State,
-    service_id: FromPath[int],
+    service_id: IdPath,
     range_key: Annotated[RangeKey, QueryParameter(name="range")] = "24h",
 ) -> Template:
     """One service: uptime, check history chart and table, state changes, scraped metrics."""
@@ -147,7 +148,7 @@ async def service_page(
 async def service_metrics_fragment(
     request: Request[Any, Any, Any],
     state: State,
-    service_id: FromPath[int],
+    service_id: IdPath,
     name_filter: Annotated[str, QueryParameter(name="q", max_length=MAX_FILTER_LENGTH)] = "",
 ) -> Template:
     """The scraped-metrics table, filtered by a metric-name substring (for htmx)."""
@@ -165,7 +166,7 @@ async def service_metrics_fragment(
 
 @get(f"{SERVICES_PATH}/{{service_id:int}}/edit", include_in_schema=False, guards=[requires_admin])
 async def edit_service_page(
-    request: Request[Any, Any, Any], state: State, service_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, service_id: IdPath
 ) -> Template:
     """The form to change a service, with its ping token and deletion."""
     service = await _service_or_404(state, service_id)
@@ -181,7 +182,7 @@ async def edit_service_page(
 async def update_service_form(
     request: Request[Any, Any, Any],
     state: State,
-    service_id: FromPath[int],
+    service_id: IdPath,
     data: URLEncodedBody[ServiceForm],
 ) -> Template | Redirect:
     """Save a service's settings; bad input re-shows the form with the reason at the field."""
@@ -207,7 +208,7 @@ async def update_service_form(
     guards=[requires_admin],
     status_code=303,
 )
-async def regenerate_token_form(state: State, service_id: FromPath[int]) -> Redirect:
+async def regenerate_token_form(state: State, service_id: IdPath) -> Redirect:
     """Give the service a new ping token and show it."""
     try:
         await registry.regenerate_token(app_sessions(state), service_id=service_id, now=utcnow())
@@ -222,7 +223,7 @@ async def regenerate_token_form(state: State, service_id: FromPath[int]) -> Redi
     guards=[requires_admin],
 )
 async def delete_service_page(
-    request: Request[Any, Any, Any], state: State, service_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, service_id: IdPath
 ) -> Template:
     """Ask before deleting: what goes with the service."""
     service = await _service_or_404(state, service_id)
@@ -235,7 +236,7 @@ async def delete_service_page(
     guards=[requires_admin],
     status_code=303,
 )
-async def delete_service_form(state: State, service_id: FromPath[int]) -> Redirect:
+async def delete_service_form(state: State, service_id: IdPath) -> Redirect:
     """Delete the service (confirmed on the page before) and go back to the list."""
     if not await registry.delete_service(app_sessions(state), service_id=service_id):
         raise NotFoundException(detail=f"no service with id {service_id}")

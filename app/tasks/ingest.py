@@ -30,6 +30,8 @@ class ServiceTokens:
 
     async def service_id(self, token: str, *, now: float) -> int | None:
         """The id of the service whose ping token is ``token``, or None."""
+        if "\x00" in token:
+            return None  # no stored token has one (PostgreSQL text cannot hold NUL)
         cached = self._cache.get(token)
         if cached is not None and cached[1] > now:
             return cached[0]

@@ -7,12 +7,13 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.auth.principal import is_admin, requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.tasks import queries, views
 from app.tasks.queries import TaskNotFoundError
 from app.tasks.runs import TaskState
@@ -79,9 +80,7 @@ async def _task_page(
 
 
 @get(f"{TASKS_PATH}/{{task_id:int}}", include_in_schema=False)
-async def task_page(
-    request: Request[Any, Any, Any], state: State, task_id: FromPath[int]
-) -> Template:
+async def task_page(request: Request[Any, Any, Any], state: State, task_id: IdPath) -> Template:
     """One task: status, schedule, ping URLs, run history with logs, status changes."""
     return await _task_page(request, state, task_id)
 
@@ -95,7 +94,7 @@ async def task_page(
 async def update_schedule_form(
     request: Request[Any, Any, Any],
     state: State,
-    task_id: FromPath[int],
+    task_id: IdPath,
     data: URLEncodedBody[views.ScheduleForm],
 ) -> Template | Redirect:
     """Save the schedule; bad input re-shows the form with the reason next to each field."""
@@ -131,7 +130,7 @@ async def _set_paused(state: State, task_id: int, *, paused: bool) -> Redirect:
     guards=[requires_admin],
     status_code=303,
 )
-async def pause_task_form(state: State, task_id: FromPath[int]) -> Redirect:
+async def pause_task_form(state: State, task_id: IdPath) -> Redirect:
     """Stop watching the task (never overdue while paused; its next ping resumes it)."""
     return await _set_paused(state, task_id, paused=True)
 
@@ -142,14 +141,14 @@ async def pause_task_form(state: State, task_id: FromPath[int]) -> Redirect:
     guards=[requires_admin],
     status_code=303,
 )
-async def resume_task_form(state: State, task_id: FromPath[int]) -> Redirect:
+async def resume_task_form(state: State, task_id: IdPath) -> Redirect:
     """Watch the task again."""
     return await _set_paused(state, task_id, paused=False)
 
 
 @get("/services/{service_id:int}/tasks", include_in_schema=False)
 async def service_tasks_fragment(
-    request: Request[Any, Any, Any], state: State, service_id: FromPath[int]
+    request: Request[Any, Any, Any], state: State, service_id: IdPath
 ) -> Template:
     """The tasks of one service, for its page (loaded by htmx)."""
     lines = await queries.task_lines(app_sessions(state), service_id=service_id)

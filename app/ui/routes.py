@@ -9,7 +9,7 @@ import httpx
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.enums import MediaType
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.auth import tokens
@@ -18,6 +18,7 @@ from app.auth.principal import Principal, current_principal, requires_admin
 from app.auth.users import list_users
 from app.db.base import utcnow
 from app.db.engine import app_sessions
+from app.http_input import IdPath
 from app.rum.queries import site_summary
 from app.rum.sites import list_sites
 from app.rum.views import CORE_METRICS, site_glance
@@ -177,7 +178,7 @@ async def admin_create_token(
 
 
 @post("/admin/tokens/{token_id:int}/revoke", include_in_schema=False, guards=[requires_admin])
-async def admin_revoke_token(state: State, token_id: FromPath[int]) -> Redirect:
+async def admin_revoke_token(state: State, token_id: IdPath) -> Redirect:
     """Revoke a token and go back to the admin page."""
     await tokens.revoke_token(app_sessions(state), token_id=token_id)
     return Redirect(path="/admin", status_code=303)
