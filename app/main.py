@@ -25,7 +25,9 @@ from app.auth.plugin import AuthPlugin
 from app.config import Settings, load_settings
 from app.db.engine import create_engine, create_session_factory
 from app.db.retention import RetentionTarget, register_retention_job
+from app.db.unavailable import database_exception_handlers
 from app.health.routes import health_routes
+from app.http_input import StrictBodyRequest
 from app.notify.api import channel_api_routes
 from app.notify.jobs import register_jobs as register_notify_jobs
 from app.notify.pages import notify_page_routes
@@ -161,6 +163,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[AuthPlugin(settings.auth, sessions)],
         lifespan=[lifespan, live_updates(live, sessions)],
         response_headers=SECURITY_HEADERS,
+        request_class=StrictBodyRequest,  # bodies: UTF-8 JSON and forms without NULs, or 400
+        exception_handlers=database_exception_handlers(),  # 503 while the database is down
         state=State(
             {
                 "settings": settings,

@@ -33,7 +33,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.db.base import utcnow
 from app.tasks.ingest import PingIngest
 from app.tasks.pings import Ping, PingError, check_rid, log_text, parse_action
-from app.tasks.writer import UnknownTask, WriterUnavailable
+from app.tasks.writer import PingNotStored, UnknownTask, WriterUnavailable
 
 PING_PREFIX: Final = "/ping/"
 ROUTE_TEMPLATE: Final = "/ping/{token}/{task}"
@@ -141,6 +141,8 @@ async def _handle(
     except WriterUnavailable as exc:
         log.warning("ping refused: %s", exc)
         return 503, "temporarily unavailable", [(b"retry-after", RETRY_AFTER_UNAVAILABLE)]
+    except PingNotStored:  # the writer logged why
+        return 503, "could not store the ping", [(b"retry-after", RETRY_AFTER_UNAVAILABLE)]
     except Exception:
         log.exception("ping not stored")
         return 503, "could not store the ping", [(b"retry-after", RETRY_AFTER_UNAVAILABLE)]

@@ -16,6 +16,7 @@ import functools
 import logging
 from typing import Final
 
+from app.db.unavailable import CONNECTION_ERRORS
 from app.tasks.pings import Ping
 from app.tasks.store import TaskDefaults, UnknownTask, write_pings
 from app.tasks.transactions import Transactions
@@ -109,9 +110,14 @@ class PingWriter:
     async def _write(self, batch: list[_Item]) -> None:
         try:
             outcomes = await self._write_batch([ping for ping, _ in batch])
-        except Exception:
+        except Exception as exc:
             if len(batch) == 1:
-                log.exception("could not store a ping")
+                if isinstance(exc, CONNECTION_ERRORS):  # an outage: one line, no traceback
+                    log.warning(
+                        "could not store a ping: database unavailable (%s)", type(exc).__name__
+                    )
+                else:
+                    log.exception("could not store a ping")
                 _resolve(batch[0][1], PingNotStored())
                 return
             log.warning("a batch of %d pings failed; storing them one by one", len(batch))
