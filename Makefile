@@ -27,6 +27,7 @@ bench: deps system-deps  ## Run every benchmark; each rewrites its section of do
 	$(UV) run --frozen python -m bench.retention
 	$(UV) run --frozen python -m bench.pings
 	$(UV) run --frozen python -m bench.pages
+	$(UV) run --frozen python -m bench.soak  # 10 minutes of mixed load: RSS, fds, connections
 
 deps:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from bench import _harness, overhead, servers
+from bench import _harness, overhead, servers, soak
 from bench._harness import AsgiRequest, BenchError, parse_wrk, rewrite_doc_section, time_asgi
 from bench.apps import BEACON_BODY, bare_app
 
@@ -105,3 +106,53 @@ def test_cli_bounds_refuse_unbounded_runs() -> None:
     with pytest.raises(SystemExit):
         servers.parse_args(["--connections", "0"])
     assert overhead.parse_args([]).duration * 3 * 3 * 2 <= 180
+
+
+def _samples(rss_mb: list[float], fds: list[int]) -> list[soak.Sample]:
+    return [
+        soak.Sample(at=i * 5.0, rss_kb=int(r * 1024), fds=f, tcp={"ESTABLISHED": 4, "LISTEN": 1})
+        for i, (r, f) in enumerate(zip(rss_mb, fds, strict=True))
+    ]
+
+
+def test_soak_samples_a_live_process_from_proc() -> None:
+    sample = soak.sample_process(os.getpid(), at=0.0)
+    assert sample.rss_kb > 1000
+    assert sample.fds >= 3  # stdin, stdout, stderr at least
+
+
+def test_soak_verdict_is_flat_for_noise_and_not_for_growth() -> None:
+    steady = _samples([120 + (i % 3) for i in range(40)], [30 + (i % 4) for i in range(40)])
+    assert all(check.flat for check in soak.flatness(steady, duration=200))
+    leaking = _samples([100 + i for i in range(40)], [30 + i for i in range(40)])
+    verdicts = {check.name: check.flat for check in soak.flatness(leaking, duration=200)}
+    assert verdicts == {"RSS (MB)": False, "open fds": False, "TCP established": True}
+    assert soak.rss_slope_mb_per_minute(leaking, duration=200) == pytest.approx(12, rel=0.01)
+
+
+def test_soak_report_goes_to_its_doc_section(tmp_path: Path) -> None:
+    args = soak.parse_args(["--minutes", "1"])
+    load = soak.Load("http://127.0.0.1:1", site_id=1, service_id=1, beacons_per_second=5)
+    load.events_accepted = 10
+    result = soak.Result(
+        samples=_samples([120.0] * 12, [30] * 12),
+        load=load,
+        duration=60,
+        counts={"events": 10, "task_runs": 0, "service_checks": 0, "alert_transitions": 0},
+        load_start=(0.1, 0.1),
+        load_end=(0.2, 0.1),
+    )
+    body = soak.report(args, result, started="2026-01-01 00:00 UTC")
+    assert "**met**" in body
+    assert "none lost" in body
+    doc = tmp_path / "performance.md"
+    rewrite_doc_section("soak", body, doc)
+    assert "<!-- bench:soak:start -->" in doc.read_text()
+
+
+def test_soak_cli_refuses_unbounded_runs() -> None:
+    assert soak.parse_args([]).minutes == 10
+    with pytest.raises(SystemExit):
+        soak.parse_args(["--minutes", "600"])
+    with pytest.raises(SystemExit):
+        soak.parse_args(["--beacons-per-second", "0"])
