@@ -18,7 +18,7 @@ lint: deps
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app
 
-bench: deps system-deps  ## Run every benchmark; each rewrites its section of docs/performance.md
+bench: deps system-deps  ## Run every benchmark; each rewrites its section of docs/performance.md, then the summary
 	$(UV) run --frozen python -m bench.servers
 	$(UV) run --frozen python -m bench.overhead
 	$(UV) run --frozen python -m bench.rum_ingest
@@ -28,6 +28,7 @@ bench: deps system-deps  ## Run every benchmark; each rewrites its section of do
 	$(UV) run --frozen python -m bench.pings
 	$(UV) run --frozen python -m bench.pages
 	$(UV) run --frozen python -m bench.soak  # 10 minutes of mixed load: RSS, fds, connections
+	$(UV) run --frozen python -m bench.summary  # the goal / result / command table at the top
 
 deps:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \

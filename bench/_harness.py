@@ -545,7 +545,8 @@ DOC_HEADER = """# Performance
 
 Figures written by the benchmarks in `bench/`; each rewrites only its own section (between
 its `bench:NAME:start` and `bench:NAME:end` comment markers), so re-run one with
-`.venv/bin/python -m bench.NAME` and commit the diff. Every figure is measured against a bare
+`.venv/bin/python -m bench.NAME`, then `.venv/bin/python -m bench.summary` for the table
+below, and commit the diff (`make bench` runs them all). Every figure is measured against a bare
 Litestar endpoint in the same run, with the server pinned to one core and wrk to the other,
 so the ratios travel between machines better than raw requests per second do. Each section
 records the load average at its start: on a machine shared with other work the figures are

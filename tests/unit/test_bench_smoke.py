@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import _harness, overhead, servers, soak
+from bench import _harness, overhead, servers, soak, summary
 from bench._harness import AsgiRequest, BenchError, parse_wrk, rewrite_doc_section, time_asgi
 from bench.apps import BEACON_BODY, bare_app
 
@@ -156,3 +156,29 @@ def test_soak_cli_refuses_unbounded_runs() -> None:
         soak.parse_args(["--minutes", "600"])
     with pytest.raises(SystemExit):
         soak.parse_args(["--beacons-per-second", "0"])
+
+
+def test_summary_reads_each_sections_command_date_and_verdicts(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    rewrite_doc_section(
+        "pings",
+        "`.venv/bin/python -m bench.pings --duration 5` — 2026-12-01 10:00 UTC\n\n"
+        "| table |\n- vigil, SQLite: 0.50x bare (meets the 0.25x goal)\n"
+        "- vigil, PostgreSQL: 0.20x bare (misses the 0.25x goal)\n",
+        doc,
+    )
+    rewrite_doc_section(
+        "pages", "Command: `.venv/bin/python -m bench.pages`  \nGoal: p95 — **met** (67 ms).", doc
+    )
+
+    found = {s.name: s for s in summary.read_summaries(doc)}
+
+    assert found["pings"].command == ".venv/bin/python -m bench.pings --duration 5"
+    assert found["pings"].date == "2026-12-01 10:00 UTC"
+    assert len(found["pings"].verdicts) == 2
+    assert not found["pings"].met
+    assert found["pages"].verdicts == ("Goal: p95 — met (67 ms).",)
+    assert found["pages"].met
+    table = summary.summary_section(list(found.values()))
+    assert "**missed**" in table
+    assert "| met |" in table
