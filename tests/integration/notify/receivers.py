@@ -173,15 +173,16 @@ class RunningAlertmanager:
 
 
 @contextmanager
-def alertmanager(tmp_path: Path) -> Iterator[RunningAlertmanager]:
-    """The Debian Alertmanager on a free loopback port, clustering off, a null receiver."""
+def alertmanager(tmp_path: Path, *, port: int | None = None) -> Iterator[RunningAlertmanager]:
+    """The Debian Alertmanager on a loopback port (a free one by default), clustering off,
+    a null receiver."""
     if shutil.which(ALERTMANAGER) is None:
         raise RuntimeError(f"{ALERTMANAGER} is missing (apt-get install prometheus-alertmanager)")
     config = tmp_path / "alertmanager.yml"
     config.write_text(
         "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n"
     )
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             ALERTMANAGER,

@@ -17,6 +17,7 @@ from app.notify.outbox import enqueue, resend_firing
 from app.notify.probe import send_test
 from tests.integration.notify.factories import add_channel, notification
 from tests.integration.notify.receivers import RunningAlertmanager, alertmanager
+from tests.support.server import free_port
 
 SETTINGS = NotifySettings(timeout_seconds=5, max_attempts=3)
 
@@ -70,6 +71,44 @@ async def test_alert_fires_in_alertmanager_then_resolves(
         everything = await asyncio.to_thread(manager.alerts, active="false")
         assert everything == []
     assert time.monotonic() - started < 40
+
+
+async def test_alertmanager_down_then_back_gets_every_alert_once(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """Alertmanager is not running yet: every round fails and backs off, nothing is lost or
+    given up; once it listens on its address every alert arrives, each once."""
+    port = free_port()
+    await add_channel(
+        sessions, name="am", kind="alertmanager", config={"url": f"http://127.0.0.1:{port}"}
+    )
+    settings = NotifySettings(timeout_seconds=2, max_attempts=50, backoff_base_seconds=0.05)
+    dispatcher = Dispatcher(sessions, settings, holder="test")
+    services = [f"svc-{i}" for i in range(4)]
+    async with sessions.begin() as session:
+        for service in services:
+            await enqueue(session, notification(f"am-{service}", labels=[{"service": service}]))
+
+    failed_rounds = 0
+    outage_ends = time.monotonic() + 2
+    while time.monotonic() < outage_ends:
+        outcome = await dispatcher.run()
+        assert outcome.sent == 0
+        failed_rounds += outcome.retried > 0
+        await asyncio.sleep(0.1)
+    assert failed_rounds >= 3
+
+    with alertmanager(tmp_path, port=port) as manager:
+        deadline = time.monotonic() + 20
+        sent = 0
+        while sent < len(services):
+            assert time.monotonic() < deadline, f"{sent} of {len(services)} sent"
+            sent += (await dispatcher.run()).sent
+            await asyncio.sleep(0.1)
+        alerts = await _wait_for(manager, lambda alerts: len(alerts) == len(services), seconds=10)
+        for _ in range(3):  # nothing left to send twice
+            assert (await dispatcher.run()).sent == 0
+    assert sorted(a["labels"]["service"] for a in alerts) == services
 
 
 async def test_send_test_shows_a_test_alert_in_alertmanager_that_ends_by_itself(
