@@ -19,6 +19,7 @@ from app.auth.principal import requires_admin
 from app.db.engine import app_sessions
 from app.http_input import IdPath
 from app.rum import sites
+from app.rum.ingest import reload_site_cache
 from app.rum.models import Site
 
 SiteName = Annotated[str, msgspec.Meta(min_length=1, max_length=sites.MAX_NAME_LENGTH)]
@@ -118,6 +119,7 @@ async def create_site(state: State, data: JSONBody[SiteIn]) -> SiteOut:
         )
     except sites.SiteError as exc:
         raise _refusal(exc) from None
+    await reload_site_cache(state)
     return site_out(site, public_url=_public_url(state))
 
 
@@ -137,6 +139,7 @@ async def update_site(state: State, site_id: IdPath, data: JSONBody[SitePatch]) 
         raise NotFoundException(detail=str(exc)) from None
     except sites.SiteError as exc:
         raise _refusal(exc) from None
+    await reload_site_cache(state)
     return site_out(site, public_url=_public_url(state))
 
 
@@ -152,6 +155,7 @@ async def regenerate_site_key(state: State, site_id: IdPath) -> SiteOut:
         site = await sites.regenerate_key(app_sessions(state), site_id=site_id)
     except sites.SiteNotFoundError as exc:
         raise NotFoundException(detail=str(exc)) from None
+    await reload_site_cache(state)
     return site_out(site, public_url=_public_url(state))
 
 
@@ -160,6 +164,7 @@ async def delete_site(state: State, site_id: IdPath) -> None:
     """Delete the site; 404 when there is none with this id."""
     if not await sites.delete_site(app_sessions(state), site_id=site_id):
         raise NotFoundException(detail=f"no site with id {site_id}")
+    await reload_site_cache(state)
 
 
 site_api_routes = [list_sites, get_site, create_site, update_site, regenerate_site_key, delete_site]

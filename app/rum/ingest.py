@@ -39,6 +39,7 @@ from app.rum.ratelimit import SiteRateLimiter
 from app.rum.schemas import Beacon
 
 if TYPE_CHECKING:
+    from litestar.datastructures import State
     from prometheus_client import Counter
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -274,3 +275,14 @@ class RumIngest:
                     await self.sites.reload()
                 except Exception:
                     log.warning("RUM: site cache reload failed; keeping the old one", exc_info=True)
+
+
+async def reload_site_cache(state: State) -> None:
+    """After a site changed through this replica, its ingest cache follows at once: a tag
+    pasted right after creating the site is served, not refused as unknown for a few
+    seconds (other replicas catch up within ``SITE_REFRESH_SECONDS``)."""
+    ingest: RumIngest = state.rum
+    try:
+        await ingest.sites.reload()
+    except Exception:  # the change is committed; the periodic refresh will pick it up
+        log.warning("RUM: site cache reload after a change failed", exc_info=True)

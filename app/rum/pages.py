@@ -15,6 +15,7 @@ from app.db.base import utcnow
 from app.db.engine import app_sessions
 from app.http_input import IdPath
 from app.rum import queries, sites, views
+from app.rum.ingest import reload_site_cache
 from app.rum.models import Site
 from app.rum.views import SiteForm
 from app.ui.notices import query_notice
@@ -82,6 +83,7 @@ async def create_site_form(
         )
     except sites.SiteError as exc:
         return await _sites_page(request, state, form=data, error=str(exc), status_code=400)
+    await reload_site_cache(state)
     return Redirect(path=f"{SITES_PATH}/{site.id}?created=1", status_code=303)
 
 
@@ -156,6 +158,7 @@ async def update_site_form(
         raise NotFoundException(detail=str(exc)) from None
     except sites.SiteError as exc:
         return _site_page(request, state, site, form=data, error=str(exc), status_code=400)
+    await reload_site_cache(state)
     return Redirect(path=f"{SITES_PATH}/{site_id}?saved=1", status_code=303)
 
 
@@ -171,6 +174,7 @@ async def regenerate_key_form(state: State, site_id: IdPath) -> Redirect:
         await sites.regenerate_key(app_sessions(state), site_id=site_id)
     except sites.SiteNotFoundError as exc:
         raise NotFoundException(detail=str(exc)) from None
+    await reload_site_cache(state)
     return Redirect(path=f"{SITES_PATH}/{site_id}?rekeyed=1", status_code=303)
 
 
@@ -184,6 +188,7 @@ async def delete_site_form(state: State, site_id: IdPath) -> Redirect:
     """Delete the site and go back to the list."""
     if not await sites.delete_site(app_sessions(state), site_id=site_id):
         raise NotFoundException(detail=f"no site with id {site_id}")
+    await reload_site_cache(state)
     return Redirect(path=SITES_PATH, status_code=303)
 
 

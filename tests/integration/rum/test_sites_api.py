@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -187,3 +188,34 @@ async def test_no_demo_site_is_added_when_a_site_exists(
 
     assert await ensure_demo_site(sessions, public_url="http://127.0.0.1:8000") is None
     assert [s.name for s in await list_sites(sessions)] == ["Shop"]
+
+
+async def test_ingest_follows_site_changes_at_once(client: Any, write: dict[str, str]) -> None:
+    """A tag pasted right after creating the site is served; a new key, a changed origin
+    and a deletion take effect on the next beacon too (no wait for the cache refresh)."""
+    lcp = {"name": "LCP", "value": 1200.0, "delta": 1200.0, "id": "v5-1", "rating": "good"}
+    body = json.dumps({"page": "https://shop.example.com/", "vw": 390, "events": [lcp]}).encode()
+
+    async def send(key: str, origin: str = "https://shop.example.com") -> int:
+        response = await client.post(
+            f"/rum/v1/{key}", content=body, headers={"Origin": origin, "Content-Type": "text/plain"}
+        )
+        return response.status_code
+
+    await send("unknownkey000000")  # a miss just before: the next one would be negative-cached
+    site = (await client.post("/api/v1/sites", json=SHOP, headers=write)).json()
+    assert await send(site["key"]) == 202
+
+    rekeyed = await client.post(f"/api/v1/sites/{site['id']}/regenerate-key", headers=write)
+    assert await send(site["key"]) == 404
+    assert await send(rekeyed.json()["key"]) == 202
+
+    moved = {"allowed_origins": ["https://new.example.com"]}
+    assert (
+        await client.patch(f"/api/v1/sites/{site['id']}", json=moved, headers=write)
+    ).status_code == 200
+    assert await send(rekeyed.json()["key"]) == 403
+    assert await send(rekeyed.json()["key"], "https://new.example.com") == 202
+
+    assert (await client.delete(f"/api/v1/sites/{site['id']}", headers=write)).status_code == 204
+    assert await send(rekeyed.json()["key"], "https://new.example.com") == 404
