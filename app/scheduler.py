@@ -8,6 +8,7 @@ never both believe they lead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -28,6 +29,8 @@ from app.telemetry import VigilMetrics, track_task
 from app.telemetry.tasks import TaskRun
 
 LEASE_NAME = "scheduler"
+SHUTDOWN_WAIT_SECONDS = 5.0
+"""How long shutdown waits for cancelled job runs to finish (record their run, roll back)."""
 log = logging.getLogger(__name__)
 
 JobFunc = Callable[[], Awaitable[object]]
@@ -69,6 +72,8 @@ class LeaderScheduler:
         self._leader_until = 0.0  # time.monotonic() when our own view of the lease ends
         self._was_leader = False
         self.last_heartbeat: float | None = None  # time.monotonic() of the last heartbeat
+        self._running: set[asyncio.Task[None]] = set()
+        """Job runs in progress; shutdown waits for them after cancelling them."""
         self.job_recorder: JobRecorder | None = None
         """Called after each job run (not the heartbeat), if set."""
 
@@ -97,6 +102,9 @@ class LeaderScheduler:
         async def run_if_leader() -> None:
             if not self.is_leader:
                 return
+            current = asyncio.current_task()
+            running = {current} if current is not None else set()
+            self._running |= running
             try:
                 async with track_task(
                     job_id, metrics=self._metrics, tracer=self._tracer, on_finish=record
@@ -104,6 +112,8 @@ class LeaderScheduler:
                     await func()
             except Exception:
                 log.exception("job failed", extra={"job": job_id})
+            finally:
+                self._running -= running
 
         self._scheduler.add_job(
             run_if_leader,
@@ -164,7 +174,9 @@ class LeaderScheduler:
     async def shutdown(self) -> None:
         """Stop jobs and hand the lease over at once."""
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels the runs in progress
+        if self._running:  # let them record their cancelled run while the database is there
+            await asyncio.wait(set(self._running), timeout=SHUTDOWN_WAIT_SECONDS)
         if self._was_leader:
             self._leader_until = 0.0
             try:

@@ -58,3 +58,27 @@ async def test_jobs_are_not_recorded_when_turned_off(
     scheduler = LeaderScheduler(SchedulerSettings(lease_ttl_seconds=3), sessions)
     register_jobs(scheduler, sessions, TasksSettings(record_jobs=False))
     assert scheduler.job_recorder is None
+
+
+async def test_shutdown_waits_until_a_cancelled_run_is_recorded(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A run in progress at shutdown is cancelled and stored as such before shutdown returns
+    (left running, it wrote after the engine was gone and could hang the event loop's end)."""
+    scheduler = LeaderScheduler(SchedulerSettings(lease_ttl_seconds=3), sessions)
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    scheduler.add_job(slow, job_id="demo.slow", seconds=0.2)
+    register_jobs(scheduler, sessions, TasksSettings(check_interval_seconds=60))
+    scheduler.start()
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+    finally:
+        await asyncio.wait_for(scheduler.shutdown(), 10)
+
+    (run,) = await runs(sessions, "demo.slow")
+    assert run.status == "cancelled"
