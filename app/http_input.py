@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, TypeAlias
 
+import msgspec
 from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import ClientException
@@ -24,6 +25,8 @@ MAX_BIG_ID: Final = 2**63 - 1
 
 IdPath: TypeAlias = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 """A path parameter holding the id of a row with an ``Integer`` primary key."""
+BodyId: TypeAlias = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+"""A row id inside a JSON body (msgspec checks the bounds when it decodes)."""
 BigIdPath: TypeAlias = Annotated[int, PathParameter(ge=1, le=MAX_BIG_ID)]
 """A path parameter holding the id of a row with a ``BigInteger`` primary key."""
 

@@ -28,7 +28,7 @@ from app.alerts.rules import RuleError, validate_rule
 from app.auth.principal import requires_admin
 from app.db.base import utcnow
 from app.db.engine import app_sessions
-from app.http_input import IdPath
+from app.http_input import BodyId, IdPath
 
 UNSET = msgspec.UNSET
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -131,7 +131,7 @@ class WindowBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: str
     kind: Literal["once", "weekly"]
-    service_id: int | None = None
+    service_id: BodyId | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     weekday: int | None = None

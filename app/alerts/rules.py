@@ -24,6 +24,7 @@ from app.alerts.signals import SIGNALS, ParamsError, SignalError
 from app.alerts.signals.promql import check_with_prometheus
 from app.alerts.silences import LABEL_NAME
 from app.alerts.templates import TemplateError, parse
+from app.http_input import MAX_ID
 from app.notify.channels_query import existing_channel_ids
 
 SignalKind = Literal[
@@ -305,7 +306,7 @@ def _channel_ids(value: Any) -> list[int]:
             channel_id = int(item)
         except (TypeError, ValueError):
             raise RuleError("channel_ids", f"expected channel ids, got {item!r}") from None
-        if channel_id < 1:
+        if not 1 <= channel_id <= MAX_ID:
             raise RuleError("channel_ids", f"expected channel ids, got {item!r}")
         if channel_id not in ids:
             ids.append(channel_id)

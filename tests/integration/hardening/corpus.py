@@ -908,6 +908,7 @@ API: Final = [
             ("no-data-bad", RULE | {"no_data": "panic"}, 400, "no_data"),
             ("channel-unknown", RULE | {"channel_ids": [987654]}, 400, "987654"),
             ("channel-ids-text", RULE | {"channel_ids": ["x"]}, 400, "channel"),
+            ("channel-id-over-int32", RULE | {"channel_ids": [2**31]}, 400, "channel"),
             ("name-blank", RULE | {"name": "  "}, 400, "name"),
             ("name-with-nul", RULE | {"name": "LCP\u0000"}, 400, "`$.name` contains a NUL"),
             (
@@ -1001,6 +1002,8 @@ API: Final = [
             ("duration-zero", WINDOW | {"duration_minutes": 0}, 400, "duration"),
             ("once-without-times", {"name": "x", "kind": "once"}, 400, "starts_at"),
             ("unknown-service", WINDOW | {"service_id": 987654}, 400, "987654"),
+            ("service-id-huge", WINDOW | {"service_id": -(10**21)}, 400, "service_id"),
+            ("service-id-over-int32", WINDOW | {"service_id": 2**31}, 400, "service_id"),
         ],
     ),
     _api("window-delete-unknown-id", "DELETE", "/api/v1/maintenance/987654", b"", 404, "987654"),
